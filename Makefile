@@ -1,0 +1,52 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both set themselves up.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint build validate bench invoke clean lock java
+
+$(STAMP): requirements-dev.txt constraints.txt layers/requests/requirements.txt functions/*/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+# Spark (the Glue script's local runtime) needs Java 17; install it when missing.
+java:
+	@if java -version 2>&1 | grep -qE 'version "(17|21)'; then :; else \
+	  echo "Java 17 not found: installing openjdk-17-jre-headless"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless; \
+	fi
+
+## Run both workflows offline, end to end, on the embedded AWS emulation.
+run: $(STAMP) java
+	$(BIN)/python -m offline_runtime run $(ARGS)
+
+## Every test: lint, unit, template, Glue on local Spark, integration on the emulation.
+test: $(STAMP) java lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+build: $(STAMP)
+	$(BIN)/sam build
+
+validate: $(STAMP)
+	$(BIN)/sam validate --lint
+
+bench: $(STAMP) java
+	$(BIN)/python -m bench
+
+## Offline counterpart of `sam local invoke`: make invoke FUNCTION=FetchStockDataFunction EVENT=events/fetch_stock_data.json
+invoke: $(STAMP)
+	$(BIN)/python -m offline_runtime invoke $(FUNCTION) --event $(EVENT)
+
+lock: $(STAMP)
+	(echo "# Transitive pins (pip freeze of requirements-dev.txt); regenerate with 'make lock'."; $(BIN)/pip freeze) > constraints.txt
+
+clean:
+	rm -rf $(VENV) .aws-sam .offline .pytest_cache .ruff_cache

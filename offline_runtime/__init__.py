@@ -1,0 +1,1 @@
+"""Offline runtime: runs this SAM application's state machine end to end on an embedded AWS emulation."""
