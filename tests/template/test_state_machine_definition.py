@@ -1,0 +1,222 @@
+"""The state machine definition: substitutions, graph, error handling, IAM coverage, and the ASL linter."""
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import cfnlint.api
+
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+
+def iter_states(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    yield from definition["States"].items()
+
+
+def successors(state: dict[str, Any]) -> set[str]:
+    targets = {state.get("Next"), state.get("Default")}
+    targets |= {choice["Next"] for choice in state.get("Choices", [])}
+    targets |= {catcher["Next"] for catcher in state.get("Catch", [])}
+    return {t for t in targets if t}
+
+
+def test_placeholders_and_substitutions_match_exactly(definition_text, state_machine):
+    placeholders = set(PLACEHOLDER.findall(definition_text))
+    assert placeholders == set(state_machine["DefinitionSubstitutions"])
+
+
+def test_uses_jsonpath_query_language(definition):
+    assert definition["QueryLanguage"] == "JSONPath"
+    assert all(state.get("QueryLanguage", "JSONPath") == "JSONPath" for _, state in iter_states(definition))
+
+
+def test_every_transition_targets_a_state_and_every_state_is_reachable(definition):
+    states = definition["States"]
+    for name, state in iter_states(definition):
+        assert successors(state) <= set(states), f"{name} points at a missing state"
+    reached, frontier = set(), [definition["StartAt"]]
+    while frontier:
+        name = frontier.pop()
+        if name not in reached:
+            reached.add(name)
+            frontier.extend(successors(states[name]))
+    assert reached == set(states)
+
+
+def test_every_path_ends_in_succeed_or_fail(definition):
+    for name, state in iter_states(definition):
+        if state["Type"] in {"Succeed", "Fail"}:
+            continue
+        assert not state.get("End"), f"{name} ends the execution without a Succeed or Fail state"
+        assert successors(state), f"{name} has nowhere to go"
+
+
+def test_every_task_has_timeout_retry_with_jitter_and_catch(definition):
+    tasks = [(name, state) for name, state in iter_states(definition) if state["Type"] == "Task"]
+    assert tasks
+    for name, state in tasks:
+        assert 0 < state["TimeoutSeconds"] <= 1800, name
+        assert state["Retry"], f"{name} has no Retry"
+        for retrier in state["Retry"]:
+            assert retrier["JitterStrategy"] == "FULL", name
+            assert retrier["MaxDelaySeconds"] >= retrier["IntervalSeconds"], name
+            assert retrier["BackoffRate"] >= 1, name
+            assert "States.ALL" not in retrier["ErrorEquals"], f"{name} retries every error"
+        last_catch = state["Catch"][-1]
+        assert last_catch["ErrorEquals"] == ["States.ALL"], name
+        expected = "ExecutionFailed" if name == "NotifyFailure" else "NotifyFailure"
+        assert last_catch["Next"] == expected, name
+        if name != "NotifyFailure":
+            assert last_catch["ResultPath"] == "$.failure", name
+
+
+def test_authentication_and_input_errors_are_not_retried(definition):
+    for name, state in iter_states(definition):
+        for retrier in state.get("Retry", []):
+            retried = set(retrier["ErrorEquals"])
+            assert not retried & {"UpstreamAuthError", "InvalidInputError", "RapidApiKeyNotSetError"}, name
+
+
+def test_lambda_tasks_retry_rate_limits_and_outages(definition):
+    lambda_tasks = [
+        s for _, s in iter_states(definition) if s.get("Resource") == "arn:aws:states:::lambda:invoke"
+    ]
+    assert len(lambda_tasks) == 2
+    for state in lambda_tasks:
+        retried = {error for retrier in state["Retry"] for error in retrier["ErrorEquals"]}
+        assert {
+            "UpstreamRateLimitError",
+            "UpstreamUnavailableError",
+            "Lambda.TooManyRequestsException",
+        } <= retried
+
+
+def test_failure_path_notifies_then_fails_with_original_error(definition):
+    notify = definition["States"]["NotifyFailure"]
+    assert notify["Resource"] == "arn:aws:states:::aws-sdk:sns:publish"
+    assert notify["Parameters"]["TopicArn"] == "${NotificationTopicArn}"
+    assert "$.failure.Error" in notify["Parameters"]["Message.$"]
+    assert "$.failure.Cause" in notify["Parameters"]["Message.$"]
+    failed = definition["States"]["ExecutionFailed"]
+    assert failed == {"Type": "Fail", "ErrorPath": "$.failure.Error", "CausePath": "$.failure.Cause"}
+
+
+def test_input_rejections_are_named_and_name_their_field(definition):
+    rejections = {name: s for name, s in iter_states(definition) if name.startswith("Reject")}
+    assert len(rejections) >= 10
+    for state in rejections.values():
+        assert state["Type"] == "Fail"
+        assert state["Error"] == "InvalidInputError"
+        assert re.search(r"Fields? '\w+'", state["Cause"]), state["Cause"]
+
+
+def test_glue_job_is_awaited_and_pointed_at_this_executions_object(definition):
+    glue = definition["States"]["RunStockDataGlueJob"]
+    assert glue["Resource"] == "arn:aws:states:::glue:startJobRun.sync"
+    arguments = glue["Parameters"]["Arguments"]
+    assert "$.rawObject.key" in arguments["--raw_paths.$"]
+    key = definition["States"]["NameRawObject"]["Parameters"]["key.$"]
+    assert "$$.Execution.Name" in key and "symbol=" in key
+
+
+def test_no_fixed_waits_longer_than_a_poll(definition):
+    waits = [s for _, s in iter_states(definition) if s["Type"] == "Wait"]
+    assert all(w.get("Seconds", 0) <= 10 for w in waits)
+
+
+def test_user_named_language_features_appear(definition_text, definition):
+    for intrinsic in ("MathRandom", "Format", "StringToJson", "JsonToString", "ArrayContains", "JsonMerge"):
+        assert f"States.{intrinsic}(" in definition_text, intrinsic
+    used = {field for _, state in iter_states(definition) for field in state}
+    assert {"InputPath", "Parameters", "ResultPath", "ResultSelector"} <= used
+
+
+def test_definition_hard_codes_no_account_or_resource_arn(definition_text):
+    service_arns = re.findall(r"arn:aws:(?!states:::)[^\"']*", definition_text)
+    assert service_arns == []
+    assert not re.search(r"\b\d{12}\b", definition_text)
+
+
+# IAM actions that do not follow the aws-sdk API name.
+IAM_ACTION_FOR = {"s3:listBuckets": ["s3:ListAllMyBuckets"]}
+OPTIMISED_INTEGRATION_ACTIONS = {
+    "arn:aws:states:::lambda:invoke": ["lambda:InvokeFunction"],
+    "arn:aws:states:::glue:startJobRun.sync": [
+        "glue:StartJobRun",
+        "glue:GetJobRun",
+        "glue:GetJobRuns",
+        "glue:BatchStopJobRun",
+    ],
+}
+
+
+def granted_actions(state_machine: dict[str, Any]) -> set[str]:
+    actions: set[str] = set()
+    for policy in state_machine["Policies"]:
+        if "LambdaInvokePolicy" in policy:
+            actions.add("lambda:InvokeFunction")
+        for statement in policy.get("Statement", []):
+            if statement["Effect"] == "Allow":
+                listed = statement["Action"]
+                actions |= {listed} if isinstance(listed, str) else set(listed)
+    return actions
+
+
+def test_role_grants_every_action_the_definition_calls(definition, state_machine):
+    needed: set[str] = set()
+    for _, state in iter_states(definition):
+        resource = state.get("Resource", "")
+        if resource.startswith("arn:aws:states:::aws-sdk:"):
+            api = resource.removeprefix("arn:aws:states:::aws-sdk:")
+            service, action = api.split(":")
+            needed |= set(IAM_ACTION_FOR.get(api, [f"{service}:{action[0].upper()}{action[1:]}"]))
+        elif resource:
+            needed |= set(OPTIMISED_INTEGRATION_ACTIONS[resource])
+    assert needed <= granted_actions(state_machine)
+
+
+def test_wildcard_resources_only_for_calls_that_admit_nothing_narrower(state_machine):
+    allowed_wide = ("s3:ListAllMyBuckets", "kinesis:ListStreams", "sns:ListTopics", "logs:", "xray:")
+    for policy in state_machine["Policies"]:
+        for statement in policy.get("Statement", []):
+            if statement["Resource"] == "*":
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                assert all(a.startswith(allowed_wide) for a in actions), statement["Sid"]
+
+
+def test_definition_passes_the_asl_linter(definition_text, state_machine):
+    substituted = PLACEHOLDER.sub(lambda m: f"placeholder-{m.group(1)}", definition_text)
+    # cfn-lint validates only inline definitions (E3601), so wrap the file as one.
+    wrapper = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "StateMachine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "RoleArn": "arn:aws:iam::123456789012:role/placeholder",
+                    "Definition": json.loads(substituted),
+                },
+            }
+        },
+    }
+    matches = cfnlint.api.lint(json.dumps(wrapper), regions=["us-east-1"])
+    assert [str(m) for m in matches] == []
+
+
+def test_asl_linter_catches_a_broken_definition(definition_text):
+    broken = json.loads(PLACEHOLDER.sub("x", definition_text))
+    broken["States"]["FetchStockData"]["TimeoutSeconds"] = "soon"
+    broken["States"]["RouteByDraw"]["Choices"][0]["NumericEquals"] = "one"
+    wrapper = {
+        "Resources": {
+            "StateMachine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {"RoleArn": "arn:aws:iam::123456789012:role/x", "Definition": broken},
+            }
+        }
+    }
+    rule_ids = {m.rule.id for m in cfnlint.api.lint(json.dumps(wrapper), regions=["us-east-1"])}
+    assert "E3601" in rule_ids
