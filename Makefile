@@ -4,13 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint build validate bench invoke clean lock java
+.PHONY: run test lint build validate bench invoke clean lock java wheelhouse
 
 $(STAMP): requirements-dev.txt constraints.txt layers/requests/requirements.txt functions/*/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(MAKE) wheelhouse
 	touch $(STAMP)
+
+# Wheels of the Lambda code's pinned requirements, so `sam build` in the tests installs offline.
+wheelhouse:
+	$(BIN)/pip download --quiet --dest .wheelhouse --only-binary=:all: --platform manylinux2014_x86_64 \
+	  --python-version 3.11 -r layers/requests/requirements.txt \
+	  -r functions/fetch_stock_data/requirements.txt -r functions/fetch_subscription_data/requirements.txt
 
 # Spark (the Glue script's local runtime) needs Java 17; install it when missing.
 java:
@@ -49,4 +56,4 @@ lock: $(STAMP)
 	(echo "# Transitive pins (pip freeze of requirements-dev.txt); regenerate with 'make lock'."; $(BIN)/pip freeze) > constraints.txt
 
 clean:
-	rm -rf $(VENV) .aws-sam .offline .pytest_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .offline .pytest_cache .ruff_cache .wheelhouse
