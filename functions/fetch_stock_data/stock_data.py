@@ -1,0 +1,121 @@
+"""Fetching and shaping 1-minute stock bars from Alpha Vantage (TIME_SERIES_INTRADAY through RapidAPI)."""
+
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from rapidapi import ALPHA_VANTAGE, get_json, reject_response
+
+# The state machine keeps the result in its state, whose limit is 256 KiB.
+MAX_RESULT_BYTES = 200 * 1024
+# Alpha Vantage reports these errors with HTTP 200 in place of the time series.
+HTTP_200_ERROR_FIELDS = ("Error Message", "Information", "Note")
+
+Interval = Literal["1min", "5min", "15min", "30min", "60min"]
+
+
+class FetchStockDataEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    symbol: str = Field(pattern=r"^[A-Za-z0-9.\-]{1,10}$", description="Ticker, e.g. MSFT")
+    interval: Interval = "1min"
+    executionId: str | None = None
+
+    @field_validator("symbol")
+    @classmethod
+    def upper_case(cls, symbol: str) -> str:
+        return symbol.upper()
+
+
+class AlphaVantageBar(BaseModel):
+    # Values stay the upstream strings: the Glue job types them and quarantines what does not parse.
+    open: str = Field(alias="1. open")
+    high: str = Field(alias="2. high")
+    low: str = Field(alias="3. low")
+    close: str = Field(alias="4. close")
+    volume: str = Field(alias="5. volume")
+
+
+class AlphaVantageMetaData(BaseModel):
+    symbol: str = Field(alias="2. Symbol")
+    last_refreshed: str = Field(alias="3. Last Refreshed")
+    interval: str = Field(alias="4. Interval")
+    time_zone: str = Field(alias="6. Time Zone")
+
+
+class StockDataMetadata(BaseModel):
+    symbol: str
+    interval: str
+    timeZone: str
+    lastRefreshed: str
+    barCount: int
+    fetchedAt: str
+    source: Literal["alpha-vantage"] = "alpha-vantage"
+
+
+class MinuteBar(BaseModel):
+    open: str
+    high: str
+    low: str
+    close: str
+    volume: str
+
+
+class StockData(BaseModel):
+    metadata: StockDataMetadata
+    timeSeries: dict[str, MinuteBar]
+
+
+def parse_intraday_response(body: Any, interval: str, fetched_at: datetime) -> StockData:
+    """Validate an Alpha Vantage intraday body and reshape it, or raise InvalidUpstreamResponseError."""
+    if not isinstance(body, dict):
+        raise reject_response(
+            ALPHA_VANTAGE, f"Alpha Vantage answered {type(body).__name__}, not a JSON object."
+        )
+    for field in HTTP_200_ERROR_FIELDS:
+        if field in body:
+            raise reject_response(ALPHA_VANTAGE, f"Alpha Vantage answered '{field}': {body[field]}")
+    series_field = f"Time Series ({interval})"
+    try:
+        meta = AlphaVantageMetaData.model_validate(body["Meta Data"])
+        bars = {ts: AlphaVantageBar.model_validate(bar) for ts, bar in body[series_field].items()}
+    except KeyError as missing:
+        raise reject_response(ALPHA_VANTAGE, f"Alpha Vantage answer lacks {missing}.") from None
+    except (ValidationError, AttributeError) as error:
+        raise reject_response(
+            ALPHA_VANTAGE, f"Alpha Vantage answer has an unexpected shape: {error}"
+        ) from None
+    return StockData(
+        metadata=StockDataMetadata(
+            symbol=meta.symbol,
+            interval=meta.interval,
+            timeZone=meta.time_zone,
+            lastRefreshed=meta.last_refreshed,
+            barCount=len(bars),
+            fetchedAt=fetched_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        ),
+        timeSeries={ts: MinuteBar(**bar.model_dump()) for ts, bar in bars.items()},
+    )
+
+
+def fetch_stock_data(event: FetchStockDataEvent) -> dict[str, Any]:
+    body = get_json(
+        ALPHA_VANTAGE,
+        "/query",
+        params={
+            "function": "TIME_SERIES_INTRADAY",
+            "symbol": event.symbol,
+            "interval": event.interval,
+            "outputsize": "compact",
+            "datatype": "json",
+        },
+    )
+    result = parse_intraday_response(body, event.interval, datetime.now(UTC)).model_dump()
+    size = len(json.dumps(result))
+    if size > MAX_RESULT_BYTES:
+        raise reject_response(
+            ALPHA_VANTAGE,
+            f"The fetched data is {size} bytes, over the {MAX_RESULT_BYTES}-byte budget of a workflow state.",
+        )
+    return result

@@ -1,0 +1,37 @@
+"""RapidAPI access shared by the fetch functions: hosts, one HTTP session, the key, and named errors."""
+
+from rapidapi.client import (
+    ALPHA_VANTAGE,
+    STREAMING_AVAILABILITY,
+    RapidApi,
+    get_json,
+    read_api_key,
+    reject_response,
+)
+from rapidapi.errors import (
+    InvalidInputError,
+    InvalidUpstreamResponseError,
+    RapidApiKeyNotSetError,
+    UpstreamAuthError,
+    UpstreamError,
+    UpstreamRateLimitError,
+    UpstreamUnavailableError,
+)
+from rapidapi.events import parse_event
+
+__all__ = [
+    "ALPHA_VANTAGE",
+    "STREAMING_AVAILABILITY",
+    "InvalidInputError",
+    "InvalidUpstreamResponseError",
+    "RapidApi",
+    "RapidApiKeyNotSetError",
+    "UpstreamAuthError",
+    "UpstreamError",
+    "UpstreamRateLimitError",
+    "UpstreamUnavailableError",
+    "get_json",
+    "parse_event",
+    "read_api_key",
+    "reject_response",
+]

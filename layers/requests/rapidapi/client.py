@@ -1,0 +1,160 @@
+"""One place for the RapidAPI hosts, the HTTP session, the key and the mapping of failures to errors."""
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError
+
+from rapidapi.errors import (
+    InvalidUpstreamResponseError,
+    RapidApiKeyNotSetError,
+    UpstreamAuthError,
+    UpstreamError,
+    UpstreamRateLimitError,
+    UpstreamUnavailableError,
+)
+
+logger = Logger(child=True)
+metrics = Metrics()
+
+KEY_SECRET_ENV = "RAPIDAPI_KEY_SECRET_ARN"
+KEY_CACHE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class RapidApi:
+    name: str
+    host: str
+    base_url_env: str
+
+    @property
+    def base_url(self) -> str:
+        # A local stand-in replaces the host for tests and offline runs; the Host header stays the real one.
+        return os.environ.get(self.base_url_env, f"https://{self.host}").rstrip("/")
+
+
+ALPHA_VANTAGE = RapidApi("alpha-vantage", "alpha-vantage.p.rapidapi.com", "ALPHA_VANTAGE_BASE_URL")
+STREAMING_AVAILABILITY = RapidApi(
+    "streaming-availability", "streaming-availability.p.rapidapi.com", "STREAMING_AVAILABILITY_BASE_URL"
+)
+
+SESSION = requests.Session()
+
+
+def timeouts() -> tuple[float, float]:
+    return (
+        float(os.environ.get("UPSTREAM_CONNECT_TIMEOUT_SECONDS", "3.05")),
+        float(os.environ.get("UPSTREAM_READ_TIMEOUT_SECONDS", "10")),
+    )
+
+
+def read_api_key() -> str:
+    secret_id = os.environ.get(KEY_SECRET_ENV, "")
+    how_to_set = (
+        f"store the key with: aws secretsmanager put-secret-value --secret-id {secret_id or '<secret arn>'}"
+        " --secret-string <your RapidAPI key>"
+    )
+    if not secret_id:
+        raise RapidApiKeyNotSetError(
+            f"Environment variable {KEY_SECRET_ENV} is not set; name the secret, then {how_to_set}"
+        )
+    try:
+        key = parameters.get_secret(secret_id, max_age=KEY_CACHE_SECONDS)
+    except GetParameterError as error:
+        cause = error.__cause__ or error.__context__  # Powertools raises without chaining explicitly
+        if isinstance(cause, ClientError) and cause.response["Error"]["Code"] == "ResourceNotFoundException":
+            raise RapidApiKeyNotSetError(f"Secret {secret_id} has no value yet; {how_to_set}") from None
+        raise
+    if not isinstance(key, str) or not key.strip():
+        raise RapidApiKeyNotSetError(f"Secret {secret_id} is empty; {how_to_set}")
+    return key.strip()
+
+
+def _record_failure(api: RapidApi, error: UpstreamError) -> UpstreamError:
+    with single_metric(name="UpstreamErrors", unit=MetricUnit.Count, value=1) as metric:
+        metric.add_dimension(name="Api", value=api.name)
+        metric.add_dimension(name="ErrorKind", value=error.kind)
+    logger.warning("Upstream call failed", extra={"api": api.name, "error": type(error).__name__})
+    return error
+
+
+def _upstream_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    return str(body.get("message", body)) if isinstance(body, dict) else str(body)[:200]
+
+
+def get_json(
+    api: RapidApi,
+    path: str,
+    params: dict[str, str] | None = None,
+    on_not_found: Callable[[], Exception] | None = None,
+) -> Any:
+    """GET one RapidAPI resource and return its JSON body, or raise the named error for what went wrong."""
+    headers = {"X-RapidAPI-Key": read_api_key(), "X-RapidAPI-Host": api.host}
+    started = time.perf_counter()
+    try:
+        response = SESSION.get(f"{api.base_url}{path}", params=params, headers=headers, timeout=timeouts())
+    except requests.Timeout:
+        raise _record_failure(
+            api, UpstreamUnavailableError(f"{api.name} did not answer within {timeouts()} s (connect, read).")
+        ) from None
+    except requests.ConnectionError as error:
+        raise _record_failure(
+            api, UpstreamUnavailableError(f"Could not connect to {api.name}: {type(error).__name__}.")
+        ) from None
+    finally:
+        metrics.add_metric(
+            name="UpstreamLatency", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000
+        )
+
+    status = response.status_code
+    if status in (401, 403):
+        raise _record_failure(
+            api,
+            UpstreamAuthError(
+                f"{api.name} refused the RapidAPI key (HTTP {status}: {_upstream_message(response)});"
+                " check the stored key and that it is subscribed to this API."
+            ),
+        )
+    if status == 429:
+        raise _record_failure(
+            api,
+            UpstreamRateLimitError(
+                f"{api.name} rate limit or quota reached (HTTP 429: {_upstream_message(response)})."
+            ),
+        )
+    if status == 404 and on_not_found is not None:
+        raise on_not_found()
+    if status >= 500:
+        raise _record_failure(api, UpstreamUnavailableError(f"{api.name} answered HTTP {status}."))
+    if status != 200:
+        raise _record_failure(
+            api,
+            InvalidUpstreamResponseError(
+                f"{api.name} answered HTTP {status}: {_upstream_message(response)}."
+            ),
+        )
+    try:
+        return response.json()
+    except ValueError:
+        raise _record_failure(
+            api, InvalidUpstreamResponseError(f"{api.name} answered HTTP 200 with a body that is not JSON.")
+        ) from None
+
+
+def reject_response(api: RapidApi, message: str) -> InvalidUpstreamResponseError:
+    """An answer whose content is unusable, recorded like every other upstream failure."""
+    error = InvalidUpstreamResponseError(message)
+    _record_failure(api, error)
+    return error
