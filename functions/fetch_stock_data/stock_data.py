@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
 from rapidapi import ALPHA_VANTAGE, get_json, reject_response
 
 # The state machine keeps the result in its state, whose limit is 256 KiB.

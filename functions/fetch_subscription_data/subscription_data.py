@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
 from rapidapi import STREAMING_AVAILABILITY, InvalidInputError, get_json, reject_response
 
 

@@ -3,6 +3,8 @@
 import json
 
 import pytest
+
+from offline_runtime.rapidapi_standin import ScriptedResponse
 from rapidapi import (
     InvalidInputError,
     InvalidUpstreamResponseError,
@@ -11,8 +13,6 @@ from rapidapi import (
     UpstreamRateLimitError,
     UpstreamUnavailableError,
 )
-
-from offline_runtime.rapidapi_standin import ScriptedResponse
 from tests.unit.conftest import load_handler
 
 EVENT = {"symbol": "MSFT", "executionId": "arn:aws:states:us-east-1:123456789012:execution:sm:run-1"}

@@ -1,14 +1,14 @@
 """FetchSubscriptionDataFunction against the local RapidAPI stand-in."""
 
 import pytest
+
+from offline_runtime.rapidapi_standin import ScriptedResponse
 from rapidapi import (
     InvalidInputError,
     InvalidUpstreamResponseError,
     UpstreamAuthError,
     UpstreamUnavailableError,
 )
-
-from offline_runtime.rapidapi_standin import ScriptedResponse
 
 EVENT = {"country": "ae", "executionId": "arn:aws:states:us-east-1:123456789012:execution:sm:run-2"}
 

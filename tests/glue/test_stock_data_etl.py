@@ -1,0 +1,250 @@
+"""The Glue job on local Spark: typed rows, DST, deduplication, quarantine, merge, idempotence."""
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import stock_data_etl
+from tests.glue.conftest import raw_document, reference_bars
+
+pytestmark = pytest.mark.spark
+
+REPO = Path(__file__).resolve().parents[2]
+BAR = ("100.0000", "101.0000", "99.5000", "100.5000", "1000")
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_reference_payload_becomes_100_typed_rows_with_utc_instants(lake):
+    raw = lake.put_raw("fetch-1", raw_document("MSFT", reference_bars(), "2023-10-28T00:00:05.000Z"))
+    summary = lake.run("fetch-1", raw)
+
+    rows = lake.rows()
+    assert len(rows) == 100
+    last = rows[-1]
+    # 19:59 EDT (UTC-4) on 2023-10-27 is 23:59 UTC.
+    assert last["ts"] == utc("2023-10-27 23:59:00")
+    assert last["trade_date"] == "2023-10-27"
+    assert last["symbol"] == "MSFT"
+    assert (last["open"], last["high"], last["low"], last["close"], last["volume"]) == (
+        329.95, 330.0, 329.81, 329.81, 669,
+    )  # fmt: skip
+    assert last["fetch_id"] == "fetch-1"
+    assert last["fetched_at"] == utc("2023-10-28 00:00:05")
+    assert summary["rowsRead"] == summary["rowsWritten"] == summary["newRows"] == 100
+    assert summary["duplicatesDropped"] == summary["rowsQuarantined"] == 0
+    assert summary["partitionsTouched"] == ["symbol=MSFT/trade_date=2023-10-27"]
+
+
+def test_writes_microsecond_timestamps_partitioned_by_symbol_and_trade_date(lake):
+    lake.run(
+        "fetch-1", lake.put_raw("fetch-1", raw_document("MSFT", reference_bars(), "2023-10-28T00:00:05Z"))
+    )
+    files = list((lake.curated / "symbol=MSFT" / "trade_date=2023-10-27").glob("*.parquet"))
+    assert len(files) == 1
+    schema = duckdb.sql(f"SELECT name, type, logical_type FROM parquet_schema('{files[0]}')").fetchall()
+    ts_column = next(column for column in schema if column[0] == "ts")
+    assert ts_column[1] == "INT64" and "MICROS" in str(ts_column[2])
+    assert {name for name, *_ in schema} >= {name for name, _ in stock_data_etl.CURATED_COLUMNS}
+
+
+def test_derived_columns_follow_their_definitions(lake):
+    bars = {
+        "2023-10-27 09:30:00": ("10.0", "12.0", "9.0", "11.0", "100"),
+        "2023-10-27 09:31:00": ("11.0", "14.0", "11.0", "13.0", "300"),
+    }
+    lake.run("f", lake.put_raw("f", raw_document("ABC", bars, "2023-10-27T14:00:00Z")))
+    first, second = lake.rows()
+    assert first["typical_price"] == pytest.approx((12 + 9 + 11) / 3)
+    assert first["vwap"] == pytest.approx(first["typical_price"])
+    assert first["minute_return"] is None
+    assert second["vwap"] == pytest.approx((100 * (32 / 3) + 300 * (38 / 3)) / 400)
+    assert second["minute_return"] == pytest.approx(13 / 11 - 1)
+
+
+def overlapping_fetches(lake):
+    older = {f"2023-10-27 10:{m:02d}:00": BAR for m in range(0, 30)}
+    newer = {f"2023-10-27 10:{m:02d}:00": ("100.0", "102.0", "99.0", "101.5", "2000") for m in range(20, 50)}
+    first = lake.put_raw("fetch-older", raw_document("MSFT", older, "2023-10-27T14:30:00Z"))
+    second = lake.put_raw("fetch-newer", raw_document("MSFT", newer, "2023-10-27T14:50:00Z"))
+    return first, second
+
+
+def test_overlapping_fetches_keep_each_minute_once_newest_fetch_winning(lake):
+    first, second = overlapping_fetches(lake)
+    lake.run("fetch-older", first)
+    summary = lake.run("fetch-newer", second)
+
+    rows = lake.rows()
+    assert len(rows) == 50
+    assert len({row["ts"] for row in rows}) == 50
+    overlap = [row for row in rows if utc("2023-10-27 14:20:00") <= row["ts"] <= utc("2023-10-27 14:29:00")]
+    assert len(overlap) == 10
+    assert {(row["fetch_id"], row["close"], row["volume"]) for row in overlap} == {
+        ("fetch-newer", 101.5, 2000)
+    }
+    assert summary["duplicatesDropped"] == 10
+    assert summary["newRows"] == 20
+
+
+def test_newest_fetch_wins_even_when_processed_last(lake):
+    first, second = overlapping_fetches(lake)
+    lake.run("fetch-newer", second)
+    lake.run("fetch-older", first)
+    overlap = [row for row in lake.rows() if row["ts"] == utc("2023-10-27 14:25:00")]
+    assert [row["fetch_id"] for row in overlap] == ["fetch-newer"]
+
+
+@pytest.mark.parametrize(
+    ("exchange_time", "expected_utc"),
+    [
+        ("2023-03-10 09:30:00", "2023-03-10 14:30:00"),  # EST, before spring forward
+        ("2023-03-13 09:30:00", "2023-03-13 13:30:00"),  # EDT, after
+        ("2023-03-12 03:00:00", "2023-03-12 07:00:00"),  # first minute of daylight time
+        ("2023-03-12 01:59:00", "2023-03-12 06:59:00"),  # last minute of standard time
+        ("2023-11-03 09:30:00", "2023-11-03 13:30:00"),  # EDT, before fall back
+        ("2023-11-06 09:30:00", "2023-11-06 14:30:00"),  # EST, after
+        ("2023-11-05 01:30:00", "2023-11-05 05:30:00"),  # repeated hour: the earlier (EDT) offset
+        ("2023-11-05 02:00:00", "2023-11-05 07:00:00"),  # first unambiguous EST minute
+    ],
+)
+def test_exchange_time_becomes_the_right_utc_instant_across_dst(lake, exchange_time, expected_utc):
+    lake.run("f", lake.put_raw("f", raw_document("MSFT", {exchange_time: BAR}, "2023-11-06T21:00:00Z")))
+    (row,) = lake.rows()
+    assert row["ts"] == utc(expected_utc)
+    assert row["trade_date"] == exchange_time[:10]
+
+
+def test_a_time_in_the_spring_forward_gap_is_quarantined(lake):
+    bars = {"2023-03-12 02:30:00": BAR, "2023-03-12 03:30:00": BAR}
+    summary = lake.run("f", lake.put_raw("f", raw_document("MSFT", bars, "2023-03-12T09:00:00Z")))
+    assert [row["ts"] for row in lake.rows()] == [utc("2023-03-12 07:30:00")]
+    assert summary["quarantineReasons"] == {"nonexistent exchange time": 1}
+
+
+def test_re_running_the_same_fetch_gives_the_same_dataset(lake):
+    raw = lake.put_raw("fetch-1", raw_document("MSFT", reference_bars(), "2023-10-28T00:00:05Z"))
+    lake.run("fetch-1", raw)
+    before = lake.rows()
+    summary = lake.run("fetch-1", raw)
+    assert lake.rows() == before
+    assert summary["newRows"] == 0
+    assert summary["duplicatesDropped"] == 100
+    assert summary["rowsWritten"] == 100
+
+
+def test_invalid_rows_are_quarantined_with_their_reason(lake):
+    bars = {
+        "2023-10-27 10:00:00": BAR,
+        "2023-10-27 10:01:00": ("abc", "101.0", "99.0", "100.0", "10"),
+        "2023-10-27 10:02:00": ("100.0", "101.0", "99.0", "100.0", "-5"),
+        "2023-10-27 10:03:00": ("100.0", "98.0", "99.0", "98.5", "10"),
+        "2023-10-27 10:04:00": ("0.0", "101.0", "0.0", "100.0", "10"),
+        "2023-10-27 10:05:00": ("NaN", "101.0", "99.0", "100.0", "10"),
+        "2023-10-27 10:06:00": ("100.0", "101.0", "99.0", "100.0", "1.5"),
+        "2023-10-27 10:07:00": ("100.0", "101.0", "99.0", "102.0", "10"),
+        "2023-13-45 99:99:00": BAR,
+    }
+    summary = lake.run("f", lake.put_raw("f", raw_document("MSFT", bars, "2023-10-27T15:00:00Z")))
+
+    assert [row["ts"] for row in lake.rows()] == [utc("2023-10-27 14:00:00")]
+    assert summary["quarantineReasons"] == {
+        "unparseable price": 2,
+        "negative volume": 1,
+        "high below low": 1,
+        "non-positive price": 1,
+        "unparseable volume": 1,
+        "open or close outside high-low range": 1,
+        "unparseable timestamp": 1,
+    }
+    quarantined = {row["exchange_time"]: row for row in lake.quarantined("f")}
+    assert quarantined["2023-10-27 10:01:00"]["open"] == "abc"
+    assert quarantined["2023-10-27 10:01:00"]["reject_reason"] == "unparseable price"
+    assert summary["rowsRead"] == 9 and summary["rowsQuarantined"] == 8
+
+
+def test_unexpected_time_zone_is_quarantined_not_guessed(lake):
+    raw = lake.put_raw("f", raw_document("MSFT", {"2023-10-27 10:00:00": BAR}, "2023-10-27T15:00:00Z", "UTC"))
+    summary = lake.run("f", raw)
+    assert summary["quarantineReasons"] == {"unexpected time zone": 1}
+    assert not lake.curated.exists()
+
+
+def test_empty_time_series_writes_nothing_and_says_so(lake):
+    summary = lake.run("f", lake.put_raw("f", raw_document("MSFT", {}, "2023-10-27T15:00:00Z")))
+    assert not lake.curated.exists()
+    assert summary["rowsRead"] == summary["rowsWritten"] == 0
+    assert summary["partitionsTouched"] == []
+
+
+def test_two_symbols_in_one_run(lake):
+    msft = lake.put_raw("f", raw_document("MSFT", {"2023-10-27 10:00:00": BAR}, "2023-10-27T15:00:00Z"))
+    aapl = lake.put_raw("f", raw_document("AAPL", {"2023-10-27 10:00:00": BAR}, "2023-10-27T15:00:00Z"))
+    summary = lake.run("f", msft, aapl)
+    assert [(row["symbol"], row["ts"]) for row in lake.rows()] == [
+        ("AAPL", utc("2023-10-27 14:00:00")),
+        ("MSFT", utc("2023-10-27 14:00:00")),
+    ]
+    assert summary["partitionsTouched"] == [
+        "symbol=AAPL/trade_date=2023-10-27",
+        "symbol=MSFT/trade_date=2023-10-27",
+    ]
+
+
+def test_existing_partition_is_merged_and_untouched_partitions_are_left_alone(lake):
+    morning = {f"2023-10-27 09:{m:02d}:00": BAR for m in range(30, 60)}
+    previous_day = {f"2023-10-26 09:{m:02d}:00": BAR for m in range(30, 40)}
+    lake.run(
+        "morning",
+        lake.put_raw("morning", raw_document("MSFT", morning | previous_day, "2023-10-27T14:00:00Z")),
+    )
+    untouched = lake.curated / "symbol=MSFT" / "trade_date=2023-10-26"
+    before = {p.name: p.read_bytes() for p in untouched.iterdir()}
+
+    afternoon = {f"2023-10-27 13:{m:02d}:00": BAR for m in range(0, 20)}
+    summary = lake.run(
+        "afternoon", lake.put_raw("afternoon", raw_document("MSFT", afternoon, "2023-10-27T18:00:00Z"))
+    )
+
+    rows = lake.rows()
+    assert sum(row["trade_date"] == "2023-10-27" for row in rows) == 50
+    assert sum(row["trade_date"] == "2023-10-26" for row in rows) == 10
+    assert {p.name: p.read_bytes() for p in untouched.iterdir()} == before
+    assert summary["partitionsTouched"] == ["symbol=MSFT/trade_date=2023-10-27"]
+    assert summary["rowsWritten"] == 50 and summary["newRows"] == 20
+
+
+def test_runs_as_a_glue_script_with_glue_arguments(lake, tmp_path):
+    raw = lake.put_raw("fetch-1", raw_document("MSFT", reference_bars(), "2023-10-28T00:00:05Z"))
+    summary_path = tmp_path / "summary.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "glue" / "stock_data_etl.py"),
+            *lake.arguments("fetch-1", summary_path, raw),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(summary_path.read_text())["rowsWritten"] == 100
+    assert len(lake.rows()) == 100
+
+
+def test_missing_argument_fails_the_run(lake, tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(REPO / "glue" / "stock_data_etl.py"), "--raw_paths", "x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "--curated_path" in result.stderr
