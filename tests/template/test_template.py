@@ -4,6 +4,8 @@ import json
 import re
 from typing import Any
 
+import stock_data_etl
+
 RUNTIME = "python3.11"
 
 
@@ -131,3 +133,15 @@ def test_original_input_is_the_reference_file_unchanged(repo):
     reference = repo.parent / "shared" / "reference" / "original_workflow_input.json"
     if reference.exists():
         assert (repo / "events" / "execution_original.json").read_bytes() == reference.read_bytes()
+
+
+def test_catalog_table_declares_what_the_glue_job_writes(template):
+    table = template["Resources"]["StockMinuteBarsTable"]["Properties"]["TableInput"]
+    columns = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
+    partitions = [(c["Name"], c["Type"]) for c in table["PartitionKeys"]]
+    assert columns == stock_data_etl.CURATED_COLUMNS
+    assert partitions == stock_data_etl.PARTITION_COLUMNS
+    assert table["Parameters"]["projection.enabled"] == "true"
+    job = template["Resources"]["StockDataGlueJob"]["Properties"]
+    curated = job["DefaultArguments"]["--curated_path"]["Fn::Sub"]
+    assert table["StorageDescriptor"]["Location"]["Fn::Sub"] == curated
