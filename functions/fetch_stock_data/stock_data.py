@@ -4,9 +4,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from aws_lambda_powertools import Tracer
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from rapidapi import ALPHA_VANTAGE, get_json, reject_response
+from rapidapi import ALPHA_VANTAGE, get_json, reject_response, summarise
+
+tracer = Tracer()
 
 # The state machine keeps the result in its state, whose limit is 256 KiB.
 MAX_RESULT_BYTES = 200 * 1024
@@ -19,9 +22,11 @@ Interval = Literal["1min", "5min", "15min", "30min", "60min"]
 class FetchStockDataEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    symbol: str = Field(pattern=r"^[A-Za-z0-9.\-]{1,10}$", description="Ticker, e.g. MSFT")
-    interval: Interval = "1min"
-    executionId: str | None = None
+    symbol: str = Field(
+        pattern=r"^[A-Za-z0-9.\-]{1,10}$", description="1-10 characters of A-Z, 0-9, '.' or '-', e.g. MSFT"
+    )
+    interval: Interval = Field("1min", description="one of 1min, 5min, 15min, 30min, 60min (default 1min)")
+    executionId: str | None = Field(None, description="the Step Functions execution ARN, or none")
 
     @field_validator("symbol")
     @classmethod
@@ -43,6 +48,9 @@ class AlphaVantageMetaData(BaseModel):
     last_refreshed: str = Field(alias="3. Last Refreshed")
     interval: str = Field(alias="4. Interval")
     time_zone: str = Field(alias="6. Time Zone")
+
+
+BARS = TypeAdapter(dict[str, AlphaVantageBar])
 
 
 class StockDataMetadata(BaseModel):
@@ -76,16 +84,21 @@ def parse_intraday_response(body: Any, interval: str, fetched_at: datetime) -> S
         )
     for field in HTTP_200_ERROR_FIELDS:
         if field in body:
-            raise reject_response(ALPHA_VANTAGE, f"Alpha Vantage answered '{field}': {body[field]}")
+            raise reject_response(
+                ALPHA_VANTAGE, f"Alpha Vantage answered '{field}': {str(body[field])[:300]}"
+            )
     series_field = f"Time Series ({interval})"
+    for required in ("Meta Data", series_field):
+        if required not in body:
+            raise reject_response(
+                ALPHA_VANTAGE, f"Alpha Vantage answer lacks '{required}' (its keys: {sorted(body)[:5]})."
+            )
     try:
         meta = AlphaVantageMetaData.model_validate(body["Meta Data"])
-        bars = {ts: AlphaVantageBar.model_validate(bar) for ts, bar in body[series_field].items()}
-    except KeyError as missing:
-        raise reject_response(ALPHA_VANTAGE, f"Alpha Vantage answer lacks {missing}.") from None
-    except (ValidationError, AttributeError) as error:
+        bars = BARS.validate_python(body[series_field])
+    except ValidationError as error:
         raise reject_response(
-            ALPHA_VANTAGE, f"Alpha Vantage answer has an unexpected shape: {error}"
+            ALPHA_VANTAGE, f"Alpha Vantage answer has an unexpected shape: {summarise(error)}"
         ) from None
     return StockData(
         metadata=StockDataMetadata(
@@ -100,6 +113,7 @@ def parse_intraday_response(body: Any, interval: str, fetched_at: datetime) -> S
     )
 
 
+@tracer.capture_method(capture_response=False)
 def fetch_stock_data(event: FetchStockDataEvent) -> dict[str, Any]:
     body = get_json(
         ALPHA_VANTAGE,
@@ -113,7 +127,7 @@ def fetch_stock_data(event: FetchStockDataEvent) -> dict[str, Any]:
         },
     )
     result = parse_intraday_response(body, event.interval, datetime.now(UTC)).model_dump()
-    size = len(json.dumps(result))
+    size = len(json.dumps(result).encode())
     if size > MAX_RESULT_BYTES:
         raise reject_response(
             ALPHA_VANTAGE,

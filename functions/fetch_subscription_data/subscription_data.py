@@ -3,16 +3,19 @@
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools import Tracer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from rapidapi import STREAMING_AVAILABILITY, InvalidInputError, get_json, reject_response
+from rapidapi import STREAMING_AVAILABILITY, InvalidInputError, get_json, reject_response, summarise
+
+tracer = Tracer()
 
 
 class FetchSubscriptionDataEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    country: str = Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 code, e.g. ae")
-    executionId: str | None = None
+    country: str = Field(pattern=r"^[A-Za-z]{2}$", description="a 2-letter ISO 3166-1 country code, e.g. ae")
+    executionId: str | None = Field(None, description="the Step Functions execution ARN, or none")
 
     @field_validator("country")
     @classmethod
@@ -60,7 +63,8 @@ def parse_country_response(body: Any, fetched_at: datetime) -> SubscriptionData:
         country = CountryServices.model_validate(body)
     except ValidationError as error:
         raise reject_response(
-            STREAMING_AVAILABILITY, f"Streaming Availability answer has an unexpected shape: {error}"
+            STREAMING_AVAILABILITY,
+            f"Streaming Availability answer has an unexpected shape: {summarise(error)}",
         ) from None
     return SubscriptionData(
         country=country.countryCode,
@@ -71,6 +75,7 @@ def parse_country_response(body: Any, fetched_at: datetime) -> SubscriptionData:
     )
 
 
+@tracer.capture_method(capture_response=False)
 def fetch_subscription_data(event: FetchSubscriptionDataEvent) -> dict[str, Any]:
     body = get_json(
         STREAMING_AVAILABILITY,

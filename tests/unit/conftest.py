@@ -1,7 +1,12 @@
+"""Fixtures: the RapidAPI stand-in on a real port, emulated Secrets Manager (moto), and handler loading."""
+
 import importlib.util
 import io
 import json
 import logging
+import os
+import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -16,6 +21,8 @@ from offline_runtime.rapidapi_standin import RapidApiStandIn
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = REPO / "offline_runtime" / "reference_payloads"
+# Lambda sets the service name before any import; the layer's child logger takes its name at import.
+SERVICE = os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "fetch-tests")
 
 
 @dataclass
@@ -39,7 +46,7 @@ def load_handler(function_dir: str) -> ModuleType:
 
 
 @pytest.fixture
-def reference() -> Any:
+def reference() -> Callable[[str], Any]:
     return lambda name: json.loads((REFERENCE / name).read_text())
 
 
@@ -49,7 +56,7 @@ def context() -> LambdaContext:
 
 
 @pytest.fixture
-def standin(monkeypatch: pytest.MonkeyPatch) -> Any:
+def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[RapidApiStandIn]:
     with RapidApiStandIn() as server:
         for name, value in server.env.items():
             monkeypatch.setenv(name, value)
@@ -57,7 +64,16 @@ def standin(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Any:
+def closed_port() -> int:
+    """A local port nobody listens on (bound, then released), for connection-refused cases."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Emulated Secrets Manager, plus the environment the template gives the functions."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -65,12 +81,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Any:
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "DataPipelineTests",
         "POWERTOOLS_LOG_LEVEL": "INFO",
-        "POWERTOOLS_SERVICE_NAME": "fetch-tests",
+        "POWERTOOLS_SERVICE_NAME": SERVICE,
         "UPSTREAM_READ_TIMEOUT_SECONDS": "2",
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    parameters.clear_caches()
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "RAPIDAPI_KEY_SECRET_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    parameters.clear_caches()  # the secret is cached per container; every test is a fresh container
     with mock_aws():
         yield boto3.client("secretsmanager")
     parameters.clear_caches()
@@ -94,10 +111,31 @@ def subscription_handler(stored_key: str) -> ModuleType:
 
 
 @pytest.fixture
-def log_stream(stock_handler: ModuleType) -> io.StringIO:
-    """What the functions' Powertools loggers write (their handler outlives one test's stdout capture)."""
+def log_stream(aws: Any) -> Iterator[io.StringIO]:
+    """What the Powertools loggers write; their handler is set up once, on the first test's stdout."""
+    load_handler("fetch_stock_data")  # makes sure the service logger exists and is configured
+    service_logger = logging.getLogger(SERVICE)
     stream = io.StringIO()
-    for handler in logging.getLogger("fetch-tests").handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(stream)
-    return stream
+    previous = [
+        (h, h.setStream(stream)) for h in service_logger.handlers if isinstance(h, logging.StreamHandler)
+    ]
+    level = service_logger.level
+    yield stream
+    service_logger.setLevel(level)
+    for handler, old in previous:
+        handler.setStream(old)
+
+
+def emitted(capsys: pytest.CaptureFixture[str], log_stream: io.StringIO) -> list[dict[str, Any]]:
+    """Every JSON line the functions printed: Powertools logs and EMF metrics."""
+    printed = capsys.readouterr().out + log_stream.getvalue()
+    return [json.loads(line) for line in printed.splitlines() if line.startswith("{")]
+
+
+def metric_names(lines: list[dict[str, Any]]) -> set[str]:
+    return {
+        metric["Name"]
+        for line in lines
+        for directive in line.get("_aws", {}).get("CloudWatchMetrics", [])
+        for metric in directive["Metrics"]
+    }

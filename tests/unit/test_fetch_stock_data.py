@@ -1,6 +1,7 @@
 """FetchStockDataFunction against the local RapidAPI stand-in, with the key in emulated Secrets Manager."""
 
 import json
+import logging
 
 import pytest
 
@@ -13,19 +14,32 @@ from rapidapi import (
     UpstreamRateLimitError,
     UpstreamUnavailableError,
 )
-from tests.unit.conftest import load_handler
+from tests.unit.conftest import SERVICE, emitted, load_handler, metric_names
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 EVENT = {"symbol": "MSFT", "executionId": "arn:aws:states:us-east-1:123456789012:execution:sm:run-1"}
+SERIES = "Time Series (1min)"
 
 
 def test_returns_the_minute_bars_as_upstream_strings(stock_handler, context, reference):
     result = stock_handler.lambda_handler(EVENT, context)
 
-    upstream = reference("alpha_vantage_intraday_compact.json")["Time Series (1min)"]
-    assert result["metadata"]["barCount"] == len(result["timeSeries"]) == 100
-    assert result["metadata"]["symbol"] == "MSFT"
-    assert result["metadata"]["timeZone"] == "US/Eastern"
-    assert result["metadata"]["lastRefreshed"] == "2023-10-27 19:59:00"
+    upstream = reference("alpha_vantage_intraday_compact.json")[SERIES]
+    assert set(result) == {"metadata", "timeSeries"}
+    metadata = result["metadata"]
+    assert list(metadata) == [
+        "symbol",
+        "interval",
+        "timeZone",
+        "lastRefreshed",
+        "barCount",
+        "fetchedAt",
+        "source",
+    ]
+    assert metadata["barCount"] == len(result["timeSeries"]) == 100
+    assert (metadata["symbol"], metadata["interval"], metadata["source"]) == ("MSFT", "1min", "alpha-vantage")
+    assert (metadata["timeZone"], metadata["lastRefreshed"]) == ("US/Eastern", "2023-10-27 19:59:00")
     assert result["timeSeries"]["2023-10-27 19:59:00"] == {
         "open": "329.9500",
         "high": "330.0000",
@@ -34,13 +48,15 @@ def test_returns_the_minute_bars_as_upstream_strings(stock_handler, context, ref
         "volume": "669",
     }
     assert set(result["timeSeries"]) == set(upstream)
-    assert result["metadata"]["fetchedAt"].endswith("Z")
+    assert len(metadata["fetchedAt"]) == len("2026-11-21T10:00:00.123Z") and metadata["fetchedAt"][-1] == "Z"
+    json.dumps(result)  # the state machine stores it as is
 
 
-def test_asks_alpha_vantage_for_compact_1min_bars_of_the_upper_cased_symbol(stock_handler, context, standin):
-    result = stock_handler.lambda_handler({"symbol": "msft"}, context)
+def test_asks_alpha_vantage_for_compact_bars_of_the_upper_cased_symbol(stock_handler, context, standin):
+    result = stock_handler.lambda_handler({"symbol": "msft", "unrelated": 1}, context)
 
     (request,) = standin.requests_to("alpha-vantage")
+    assert request.path == "/query"
     assert request.query == {
         "function": ["TIME_SERIES_INTRADAY"],
         "symbol": ["MSFT"],
@@ -53,105 +69,164 @@ def test_asks_alpha_vantage_for_compact_1min_bars_of_the_upper_cased_symbol(stoc
     assert result["metadata"]["symbol"] == "MSFT"
 
 
+def test_other_intervals_read_their_own_series(stock_handler, context, standin):
+    result = stock_handler.lambda_handler({"symbol": "BRK.B", "interval": "5min"}, context)
+
+    (request,) = standin.requests_to("alpha-vantage")
+    assert request.query["interval"] == ["5min"]
+    assert (result["metadata"]["symbol"], result["metadata"]["interval"]) == ("BRK.B", "5min")
+    assert result["metadata"]["barCount"] == 100
+
+
 @pytest.mark.parametrize(
-    ("event", "field"),
+    ("event", "message"),
     [
-        ({}, "symbol"),
-        ({"symbol": "not a symbol!"}, "symbol"),
-        ({"symbol": "MSFT", "interval": "2min"}, "interval"),
-        ({"symbol": 42}, "symbol"),
+        ({}, "field 'symbol': Field required, expected 1-10 characters of A-Z"),
+        ({"symbol": "not a symbol!"}, "field 'symbol': String should match pattern"),
+        ({"symbol": "ABCDEFGHIJK"}, "field 'symbol'.*expected 1-10 characters"),
+        ({"symbol": 42}, "field 'symbol': Input should be a valid string"),
+        ({"symbol": "MSFT", "interval": "2min"}, "field 'interval'.*got '2min'.*expected one of 1min, 5min"),
+        ({"symbol": "MSFT", "executionId": 7}, "field 'executionId'"),
     ],
 )
-def test_invalid_event_names_the_field(stock_handler, context, standin, event, field):
-    with pytest.raises(InvalidInputError, match=f"field '{field}'"):
+def test_invalid_event_names_the_field_and_what_was_expected(stock_handler, context, standin, event, message):
+    with pytest.raises(InvalidInputError, match=message):
         stock_handler.lambda_handler(event, context)
     assert standin.requests == []
 
 
 def test_non_object_event_is_invalid_input(stock_handler, context):
-    with pytest.raises(InvalidInputError, match="JSON object"):
+    with pytest.raises(InvalidInputError, match="must be a JSON object, got list"):
         stock_handler.lambda_handler(["MSFT"], context)
+
+
+def _bad_bar() -> dict:
+    return {
+        "Meta Data": {
+            "2. Symbol": "MSFT",
+            "3. Last Refreshed": "2023-10-27 19:59:00",
+            "4. Interval": "1min",
+            "6. Time Zone": "US/Eastern",
+        },
+        SERIES: {"2023-10-27 19:59:00": {"1. open": 329.95}},
+    }
 
 
 @pytest.mark.parametrize(
     ("scripted", "error", "message"),
     [
-        (ScriptedResponse.error(403, "rapidapi_403_not_subscribed"), UpstreamAuthError, "not subscribed"),
-        (ScriptedResponse.error(429, "rapidapi_429_quota"), UpstreamRateLimitError, "MONTHLY quota"),
-        (ScriptedResponse(status=500, body={"message": "boom"}), UpstreamUnavailableError, "HTTP 500"),
+        (
+            ScriptedResponse.error(403, "rapidapi_403_not_subscribed"),
+            UpstreamAuthError,
+            r"HTTP 403: You are not subscribed",
+        ),
+        (
+            ScriptedResponse.error(429, "rapidapi_429_quota"),
+            UpstreamRateLimitError,
+            "HTTP 429: .*MONTHLY quota",
+        ),
+        (ScriptedResponse.status_only(500), UpstreamUnavailableError, "HTTP 500"),
         (ScriptedResponse(status=503, body="Service Unavailable"), UpstreamUnavailableError, "HTTP 503"),
-        (ScriptedResponse.malformed(), InvalidUpstreamResponseError, "not JSON"),
+        (ScriptedResponse.malformed(), InvalidUpstreamResponseError, "body that is not JSON"),
         (
             ScriptedResponse.http_200_error("http_200_error_message"),
             InvalidUpstreamResponseError,
-            "Invalid API call",
+            "'Error Message': Invalid API call",
         ),
         (
             ScriptedResponse.http_200_error("http_200_information_rate_limit"),
             InvalidUpstreamResponseError,
-            "25 requests",
+            "'Information': .*25 requests per day",
         ),
         (
             ScriptedResponse.http_200_error("http_200_note_legacy_rate_limit"),
             InvalidUpstreamResponseError,
-            "5 calls",
+            "'Note': .*5 calls per minute",
         ),
         (
-            ScriptedResponse(status=200, body={"Meta Data": {}}),
+            ScriptedResponse(body={"Meta Data": {}}),
             InvalidUpstreamResponseError,
-            "unexpected shape",
+            r"lacks 'Time Series \(1min\)'",
         ),
-        (ScriptedResponse(status=200, body=[1, 2]), InvalidUpstreamResponseError, "not a JSON object"),
-        (ScriptedResponse(status=400, body={"message": "bad"}), InvalidUpstreamResponseError, "HTTP 400"),
+        (
+            ScriptedResponse(body=_bad_bar()),
+            InvalidUpstreamResponseError,
+            r"unexpected shape: '2023-10-27 19:59:00\.1\. open': Input should be a valid string",
+        ),
+        (ScriptedResponse(body=[1, 2]), InvalidUpstreamResponseError, "answered list, not a JSON object"),
+        (
+            ScriptedResponse(status=400, body={"message": "bad"}),
+            InvalidUpstreamResponseError,
+            "HTTP 400: bad",
+        ),
     ],
 )
-def test_upstream_failures_become_named_errors(stock_handler, context, standin, scripted, error, message):
+def test_upstream_failures_become_named_errors(
+    stock_handler, context, standin, stored_key, scripted, error, message
+):
     standin.script("alpha-vantage", scripted)
-    with pytest.raises(error, match=message):
+    with pytest.raises(error, match=message) as raised:
         stock_handler.lambda_handler(EVENT, context)
+    assert stored_key not in str(raised.value)
 
 
 def test_a_wrong_key_is_an_authentication_error(aws, standin, context, monkeypatch):
     arn = aws.create_secret(Name="rapidapi-key", SecretString="not-the-key")["ARN"]
     monkeypatch.setenv("RAPIDAPI_KEY_SECRET_ARN", arn)
-    with pytest.raises(UpstreamAuthError, match="HTTP 401"):
+    with pytest.raises(UpstreamAuthError, match="HTTP 401: Invalid API key"):
         load_handler("fetch_stock_data").lambda_handler(EVENT, context)
+    assert not standin.requests[0].key_matched
 
 
 def test_read_timeout_is_upstream_unavailable(stock_handler, context, standin, monkeypatch):
     monkeypatch.setenv("UPSTREAM_READ_TIMEOUT_SECONDS", "0.2")
     standin.script("alpha-vantage", ScriptedResponse.slow(1.0))
-    with pytest.raises(UpstreamUnavailableError, match="did not answer"):
+    with pytest.raises(UpstreamUnavailableError, match=r"did not answer within \(3.05, 0.2\) s"):
         stock_handler.lambda_handler(EVENT, context)
 
 
-def test_connection_refused_is_upstream_unavailable(stock_handler, context, monkeypatch):
-    monkeypatch.setenv("ALPHA_VANTAGE_BASE_URL", "http://127.0.0.1:9")
-    with pytest.raises(UpstreamUnavailableError, match="Could not connect"):
+def test_connection_refused_is_upstream_unavailable(stock_handler, context, monkeypatch, closed_port):
+    monkeypatch.setenv("ALPHA_VANTAGE_BASE_URL", f"http://127.0.0.1:{closed_port}")
+    with pytest.raises(UpstreamUnavailableError, match="Could not connect to alpha-vantage"):
         stock_handler.lambda_handler(EVENT, context)
 
 
-def test_recovers_after_a_rate_limit(stock_handler, context, standin):
-    standin.script("alpha-vantage", ScriptedResponse.error(429, "rapidapi_429_quota"))
+def test_scripted_faults_are_played_once_then_normal_answers_resume(stock_handler, context, standin):
+    standin.script(
+        "alpha-vantage",
+        ScriptedResponse.error(429, "rapidapi_429_quota"),
+        ScriptedResponse.status_only(503),
+    )
     with pytest.raises(UpstreamRateLimitError):
+        stock_handler.lambda_handler(EVENT, context)
+    with pytest.raises(UpstreamUnavailableError):
         stock_handler.lambda_handler(EVENT, context)
     assert stock_handler.lambda_handler(EVENT, context)["metadata"]["barCount"] == 100
 
 
 def test_empty_time_series_is_a_valid_fetch(stock_handler, context, standin, reference):
     body = reference("alpha_vantage_intraday_compact.json")
-    body["Time Series (1min)"] = {}
-    standin.script("alpha-vantage", ScriptedResponse(body=body, status=200))
+    body[SERIES] = {}
+    standin.script("alpha-vantage", ScriptedResponse(body=body))
     result = stock_handler.lambda_handler(EVENT, context)
     assert result["metadata"]["barCount"] == 0
     assert result["timeSeries"] == {}
 
 
+def test_values_stay_strings_even_when_they_do_not_parse(stock_handler, context, standin, reference):
+    body = reference("alpha_vantage_intraday_compact.json")
+    body[SERIES]["2023-10-27 19:59:00"]["5. volume"] = "n/a"
+    standin.script("alpha-vantage", ScriptedResponse(body=body))
+    result = stock_handler.lambda_handler(EVENT, context)
+    assert result["timeSeries"]["2023-10-27 19:59:00"]["volume"] == "n/a"  # the Glue job quarantines it
+
+
 def test_refuses_a_result_too_large_for_a_workflow_state(stock_handler, context, standin, reference):
     body = reference("alpha_vantage_intraday_compact.json")
-    bar = next(iter(body["Time Series (1min)"].values()))
-    body["Time Series (1min)"] = {f"2023-10-{day:02d} {minute // 60:02d}:{minute % 60:02d}:00": bar
-                                  for day in range(1, 5) for minute in range(600)}  # fmt: skip
+    bar = next(iter(body[SERIES].values()))
+    body[SERIES] = {
+        f"2023-10-{day:02d} {m // 60:02d}:{m % 60:02d}:00": bar for day in (1, 2, 3) for m in range(900)
+    }
     standin.script("alpha-vantage", ScriptedResponse(body=body))
     with pytest.raises(InvalidUpstreamResponseError, match="over the 204800-byte budget"):
         stock_handler.lambda_handler(EVENT, context)
@@ -160,45 +235,60 @@ def test_refuses_a_result_too_large_for_a_workflow_state(stock_handler, context,
 def test_secret_without_a_value_says_how_to_set_it(aws, standin, context, monkeypatch):
     arn = aws.create_secret(Name="rapidapi-key")["ARN"]
     monkeypatch.setenv("RAPIDAPI_KEY_SECRET_ARN", arn)
-    with pytest.raises(RapidApiKeyNotSetError, match="aws secretsmanager put-secret-value --secret-id"):
+    expected = f"aws secretsmanager put-secret-value --secret-id {arn} --secret-string <your RapidAPI key>"
+    with pytest.raises(RapidApiKeyNotSetError, match="has no value yet") as raised:
         load_handler("fetch_stock_data").lambda_handler(EVENT, context)
+    assert expected in str(raised.value)
     assert standin.requests == []
+
+
+def test_unknown_secret_says_how_to_set_it(aws, standin, context, monkeypatch):
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:never-created-AbCdEf"
+    monkeypatch.setenv("RAPIDAPI_KEY_SECRET_ARN", arn)
+    with pytest.raises(RapidApiKeyNotSetError, match="does not exist or has no value yet"):
+        load_handler("fetch_stock_data").lambda_handler(EVENT, context)
 
 
 def test_blank_secret_is_not_a_key(aws, standin, context, monkeypatch):
     arn = aws.create_secret(Name="rapidapi-key", SecretString="   ")["ARN"]
     monkeypatch.setenv("RAPIDAPI_KEY_SECRET_ARN", arn)
-    with pytest.raises(RapidApiKeyNotSetError, match="is empty"):
+    with pytest.raises(RapidApiKeyNotSetError, match=f"Secret {arn} is empty.*put-secret-value"):
         load_handler("fetch_stock_data").lambda_handler(EVENT, context)
+    assert standin.requests == []
 
 
-def test_missing_secret_setting_is_reported(aws, standin, context, monkeypatch):
-    monkeypatch.delenv("RAPIDAPI_KEY_SECRET_ARN", raising=False)
+def test_missing_secret_setting_is_reported(aws, standin, context):
     with pytest.raises(RapidApiKeyNotSetError, match="RAPIDAPI_KEY_SECRET_ARN is not set"):
         load_handler("fetch_stock_data").lambda_handler(EVENT, context)
+
+
+def test_the_key_is_read_once_per_container(stock_handler, context, aws, standin, monkeypatch):
+    stock_handler.lambda_handler(EVENT, context)
+    # A rotated secret reaches warm containers only when the cache expires; cold ones read it at once.
+    aws.put_secret_value(SecretId="rapidapi-key", SecretString="rotated-elsewhere")
+    stock_handler.lambda_handler(EVENT, context)
+    assert all(request.key_matched for request in standin.requests)
 
 
 def test_logs_and_metrics_carry_no_key_but_the_correlation_id(
     capsys, log_stream, stock_handler, context, standin, stored_key
 ):
+    logging.getLogger(SERVICE).setLevel(logging.DEBUG)  # even the most verbose level must not show it
     stock_handler.lambda_handler(EVENT, context)
     standin.script("alpha-vantage", ScriptedResponse.error(429, "rapidapi_429_quota"))
     with pytest.raises(UpstreamRateLimitError):
         stock_handler.lambda_handler(EVENT, context)
 
-    printed = capsys.readouterr().out + log_stream.getvalue()
-    lines = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]
-    output = json.dumps(lines)
-    assert stored_key not in output
-    logs = [line for line in lines if line.get("message") == "Fetched stock data"]
-    assert logs and logs[0]["correlation_id"] == EVENT["executionId"]
-    metric_names = {
-        metric["Name"]
-        for line in lines
-        for directive in line.get("_aws", {}).get("CloudWatchMetrics", [])
-        for metric in directive["Metrics"]
-    }
-    assert {"BarsFetched", "UpstreamLatency", "UpstreamErrors"} <= metric_names
+    lines = emitted(capsys, log_stream)
+    assert stored_key not in json.dumps(lines)
+    fetched = [line for line in lines if line.get("message") == "Fetched stock data"]
+    assert fetched and fetched[0]["correlation_id"] == EVENT["executionId"]
+    assert fetched[0]["bars"] == 100
+    failed = [line for line in lines if line.get("message") == "Upstream call failed"]
+    assert failed and failed[0]["error"] == "UpstreamRateLimitError"
+    assert failed[0]["correlation_id"] == EVENT["executionId"]
+    assert {"BarsFetched", "UpstreamLatency", "UpstreamErrors"} <= metric_names(lines)
+    bars = next(line for line in lines if "BarsFetched" in line)
+    assert bars["BarsFetched"] == [100.0] and bars["service"] == SERVICE
     error_metric = next(line for line in lines if "UpstreamErrors" in line)
-    assert error_metric["ErrorKind"] == "RateLimit"
-    assert error_metric["Api"] == "alpha-vantage"
+    assert (error_metric["Api"], error_metric["ErrorKind"]) == ("alpha-vantage", "RateLimit")

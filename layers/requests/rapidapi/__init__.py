@@ -6,6 +6,8 @@ from rapidapi.client import (
     RapidApi,
     get_json,
     read_api_key,
+    record_upstream_error,
+    record_upstream_latency,
     reject_response,
 )
 from rapidapi.errors import (
@@ -17,7 +19,7 @@ from rapidapi.errors import (
     UpstreamRateLimitError,
     UpstreamUnavailableError,
 )
-from rapidapi.events import parse_event
+from rapidapi.events import parse_event, summarise
 
 __all__ = [
     "ALPHA_VANTAGE",
@@ -33,5 +35,8 @@ __all__ = [
     "get_json",
     "parse_event",
     "read_api_key",
+    "record_upstream_error",
+    "record_upstream_latency",
     "reject_response",
+    "summarise",
 ]

@@ -71,19 +71,30 @@ def read_api_key() -> str:
     except GetParameterError as error:
         cause = error.__cause__ or error.__context__  # Powertools raises without chaining explicitly
         if isinstance(cause, ClientError) and cause.response["Error"]["Code"] == "ResourceNotFoundException":
-            raise RapidApiKeyNotSetError(f"Secret {secret_id} has no value yet; {how_to_set}") from None
+            raise RapidApiKeyNotSetError(
+                f"Secret {secret_id} does not exist or has no value yet; {how_to_set}"
+            ) from None
         raise
     if not isinstance(key, str) or not key.strip():
         raise RapidApiKeyNotSetError(f"Secret {secret_id} is empty; {how_to_set}")
     return key.strip()
 
 
-def _record_failure(api: RapidApi, error: UpstreamError) -> UpstreamError:
+def record_upstream_error(api: RapidApi, error: UpstreamError) -> UpstreamError:
+    """Count the failure as UpstreamErrors{Api, ErrorKind} and log it; returns the error to raise."""
+    # A single metric of its own: its dimensions must not spill onto the function's other metrics.
     with single_metric(name="UpstreamErrors", unit=MetricUnit.Count, value=1) as metric:
         metric.add_dimension(name="Api", value=api.name)
         metric.add_dimension(name="ErrorKind", value=error.kind)
-    logger.warning("Upstream call failed", extra={"api": api.name, "error": type(error).__name__})
+    logger.warning(
+        "Upstream call failed", extra={"api": api.name, "error": type(error).__name__, "reason": str(error)}
+    )
     return error
+
+
+def record_upstream_latency(milliseconds: float) -> None:
+    """UpstreamLatency (ms), flushed with the function's metrics by its `log_metrics` decorator."""
+    metrics.add_metric(name="UpstreamLatency", unit=MetricUnit.Milliseconds, value=milliseconds)
 
 
 def _upstream_message(response: requests.Response) -> str:
@@ -91,7 +102,7 @@ def _upstream_message(response: requests.Response) -> str:
         body = response.json()
     except ValueError:
         return response.text[:200]
-    return str(body.get("message", body)) if isinstance(body, dict) else str(body)[:200]
+    return str(body.get("message", body) if isinstance(body, dict) else body)[:200]
 
 
 def get_json(
@@ -104,23 +115,24 @@ def get_json(
     headers = {"X-RapidAPI-Key": read_api_key(), "X-RapidAPI-Host": api.host}
     started = time.perf_counter()
     try:
-        response = SESSION.get(f"{api.base_url}{path}", params=params, headers=headers, timeout=timeouts())
+        # No redirects: the key header would follow them to whatever host they name.
+        response = SESSION.get(
+            f"{api.base_url}{path}", params=params, headers=headers, timeout=timeouts(), allow_redirects=False
+        )
     except requests.Timeout:
-        raise _record_failure(
+        raise record_upstream_error(
             api, UpstreamUnavailableError(f"{api.name} did not answer within {timeouts()} s (connect, read).")
         ) from None
     except requests.ConnectionError as error:
-        raise _record_failure(
+        raise record_upstream_error(
             api, UpstreamUnavailableError(f"Could not connect to {api.name}: {type(error).__name__}.")
         ) from None
     finally:
-        metrics.add_metric(
-            name="UpstreamLatency", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000
-        )
+        record_upstream_latency((time.perf_counter() - started) * 1000)
 
     status = response.status_code
     if status in (401, 403):
-        raise _record_failure(
+        raise record_upstream_error(
             api,
             UpstreamAuthError(
                 f"{api.name} refused the RapidAPI key (HTTP {status}: {_upstream_message(response)});"
@@ -128,18 +140,21 @@ def get_json(
             ),
         )
     if status == 429:
-        raise _record_failure(
+        raise record_upstream_error(
             api,
             UpstreamRateLimitError(
-                f"{api.name} rate limit or quota reached (HTTP 429: {_upstream_message(response)})."
+                f"{api.name} rate limit or quota reached (HTTP 429: {_upstream_message(response)});"
+                " retry later or raise the plan's quota."
             ),
         )
     if status == 404 and on_not_found is not None:
         raise on_not_found()
     if status >= 500:
-        raise _record_failure(api, UpstreamUnavailableError(f"{api.name} answered HTTP {status}."))
+        raise record_upstream_error(
+            api, UpstreamUnavailableError(f"{api.name} answered HTTP {status} (server error); retry later.")
+        )
     if status != 200:
-        raise _record_failure(
+        raise record_upstream_error(
             api,
             InvalidUpstreamResponseError(
                 f"{api.name} answered HTTP {status}: {_upstream_message(response)}."
@@ -148,7 +163,7 @@ def get_json(
     try:
         return response.json()
     except ValueError:
-        raise _record_failure(
+        raise record_upstream_error(
             api, InvalidUpstreamResponseError(f"{api.name} answered HTTP 200 with a body that is not JSON.")
         ) from None
 
@@ -156,5 +171,5 @@ def get_json(
 def reject_response(api: RapidApi, message: str) -> InvalidUpstreamResponseError:
     """An answer whose content is unusable, recorded like every other upstream failure."""
     error = InvalidUpstreamResponseError(message)
-    _record_failure(api, error)
+    record_upstream_error(api, error)
     return error
