@@ -1,0 +1,295 @@
+"""Runs a Glue job run for real: the job's script on local Spark, its S3 paths mirrored to local disk.
+
+The emulation's Glue hook hands every StartJobRun here (on a worker thread). The script is downloaded
+from its `ScriptLocation` in the emulated S3 and run with the venv's Python (pyspark installed), its
+arguments as `--name value` pairs like Glue passes them. Every `s3://bucket/key` argument is first
+mirrored to a local path (the object, or every object under the prefix) and rewritten to it; afterwards
+whatever the script wrote there goes back to the emulated S3: new and changed files are uploaded, and
+for a prefix the script wrote to, objects whose files it removed are deleted (Spark's overwrite).
+"""
+
+import hashlib
+import mimetypes
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from offline_runtime.lambda_runner import DUMMY_CREDENTIALS
+
+# Glue's default job timeout: 48 hours.
+DEFAULT_TIMEOUT_MINUTES = 2880
+_LOG_GROUP_OUTPUT = "/aws-glue/jobs/output"
+_LOG_GROUP_ERROR = "/aws-glue/jobs/error"
+_ERROR_MESSAGE_LIMIT = 2048
+
+
+@dataclass(frozen=True)
+class GlueJobRunRequest:
+    job_name: str
+    run_id: str
+    script_location: str
+    arguments: Mapping[str, str]
+    timeout_minutes: int | None
+    region: str
+
+
+@dataclass(frozen=True)
+class GlueJobRunOutcome:
+    state: str  # SUCCEEDED | FAILED | TIMEOUT
+    error_message: str | None = None
+
+
+@dataclass
+class _Mirror:
+    bucket: str
+    key: str  # a prefix ends with "/"
+    local: Path
+    hashes: dict[str, str] = field(default_factory=dict)  # relative path ("" for an object) -> md5
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an s3:// URI: {uri!r}")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not bucket:
+        raise ValueError(f"no bucket in {uri!r}")
+    return bucket, key
+
+
+class GlueJobRunner:
+    """Callable the Glue hook uses; one per emulation."""
+
+    def __init__(
+        self, *, work_dir: Path, endpoint_url: str, region: str, python: str = sys.executable
+    ) -> None:
+        self.work_dir = work_dir
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self.python = python
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[bytes]] = set()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
+        )
+
+    def terminate_all(self) -> None:
+        with self._lock:
+            running = list(self._running)
+        for proc in running:
+            proc.kill()
+
+    def __call__(self, request: GlueJobRunRequest) -> GlueJobRunOutcome:
+        run_dir = self.work_dir / "glue" / request.run_id
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+        run_dir.mkdir(parents=True)
+        s3 = self.client("s3")
+        try:
+            script = self._download_script(s3, request.script_location, run_dir / "script")
+        except (ClientError, ValueError) as exc:
+            return GlueJobRunOutcome("FAILED", f"Cannot read script {request.script_location}: {exc}")
+
+        mirrors: dict[str, _Mirror] = {}
+        argv = [self.python, str(script), "--JOB_NAME", request.job_name, "--JOB_RUN_ID", request.run_id]
+        for name, value in request.arguments.items():
+            argv += [name, self._mirror_argument(s3, str(value), run_dir / "s3", mirrors)]
+
+        stdout_path, stderr_path = run_dir / "stdout.log", run_dir / "stderr.log"
+        timeout_seconds = 60 * (request.timeout_minutes or DEFAULT_TIMEOUT_MINUTES)
+        with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+            proc = subprocess.Popen(argv, cwd=run_dir, env=self._environment(run_dir), stdout=out, stderr=err)
+            with self._lock:
+                self._running.add(proc)
+            try:
+                returncode = proc.wait(timeout=timeout_seconds)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                returncode = None
+                proc.wait()
+            finally:
+                with self._lock:
+                    self._running.discard(proc)
+
+        stderr_text = stderr_path.read_text(errors="replace")
+        self._publish_logs(request.run_id, stdout_path.read_text(errors="replace"), stderr_text)
+        # Glue scripts write straight to S3, so whatever a failed run wrote stays there too.
+        try:
+            for mirror in mirrors.values():
+                self._sync_back(s3, mirror)
+        except ClientError as exc:
+            return GlueJobRunOutcome("FAILED", f"Writing job output to S3 failed: {exc}")
+        if returncode is None:
+            return GlueJobRunOutcome("TIMEOUT", f"Job run timed out after {request.timeout_minutes} minutes")
+        if returncode != 0:
+            return GlueJobRunOutcome("FAILED", error_message_from(stderr_text, returncode))
+        return GlueJobRunOutcome("SUCCEEDED")
+
+    def _environment(self, run_dir: Path) -> dict[str, str]:
+        # Spark needs the caller's PATH/JAVA_HOME; AWS settings come only from the emulation.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(
+            {
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                "AWS_REGION": self.region,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_CONFIG_FILE": str(run_dir / "no-aws-config"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(run_dir / "no-aws-credentials"),
+                **DUMMY_CREDENTIALS,
+                "PYSPARK_PYTHON": self.python,
+                "PYSPARK_DRIVER_PYTHON": self.python,
+                "SPARK_LOCAL_IP": "127.0.0.1",
+                "SPARK_LOCAL_DIRS": str(run_dir / "spark-local"),
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+        )
+        return env
+
+    @staticmethod
+    def _download_script(s3: Any, location: str, target_dir: Path) -> Path:
+        bucket, key = parse_s3_uri(location)
+        target_dir.mkdir(parents=True)
+        target = target_dir / (key.rsplit("/", 1)[-1] or "script.py")
+        s3.download_file(bucket, key, str(target))
+        return target
+
+    def _mirror_argument(self, s3: Any, value: str, root: Path, mirrors: dict[str, _Mirror]) -> str:
+        parts = value.split(",")
+        if not all(part.startswith("s3://") for part in parts):
+            return value
+        local_parts = []
+        for uri in parts:
+            if uri not in mirrors:
+                mirrors[uri] = self._mirror_in(s3, uri, root)
+            mirror = mirrors[uri]
+            local_parts.append(str(mirror.local) + ("/" if uri.endswith("/") else ""))
+        return ",".join(local_parts)
+
+    @staticmethod
+    def _mirror_in(s3: Any, uri: str, root: Path) -> _Mirror:
+        bucket, key = parse_s3_uri(uri)
+        local = root / bucket / key.rstrip("/") if key.strip("/") else root / bucket
+        mirror = _Mirror(bucket, key, local)
+        if key and not key.endswith("/"):
+            try:
+                s3.head_object(Bucket=bucket, Key=key)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
+                    raise
+            else:
+                local.parent.mkdir(parents=True, exist_ok=True)
+                s3.download_file(bucket, key, str(local))
+                mirror.hashes[""] = _md5(local)
+                return mirror
+            mirror.key = key + "/"
+        prefix = mirror.key
+        try:
+            pages = list(s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "NoSuchBucket":
+                raise
+            pages = []
+        keys = [
+            obj["Key"] for page in pages for obj in page.get("Contents", []) if not obj["Key"].endswith("/")
+        ]
+        if not keys:
+            # Nothing there yet: an output. Spark must find no directory, as on S3.
+            local.parent.mkdir(parents=True, exist_ok=True)
+            return mirror
+        for object_key in keys:
+            relative = object_key[len(prefix) :]
+            target = local / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, object_key, str(target))
+            mirror.hashes[relative] = _md5(target)
+        return mirror
+
+    @staticmethod
+    def _sync_back(s3: Any, mirror: _Mirror) -> None:
+        if mirror.local.is_file():
+            if mirror.hashes.get("") != _md5(mirror.local):
+                _upload(s3, mirror.local, mirror.bucket, mirror.key.rstrip("/"))
+            return
+        if not mirror.local.is_dir():
+            return
+        prefix = mirror.key if mirror.key.endswith("/") or not mirror.key else mirror.key + "/"
+        current = {
+            path.relative_to(mirror.local).as_posix(): _md5(path)
+            for path in sorted(mirror.local.rglob("*"))
+            if path.is_file() and not _is_checksum_file(path)
+        }
+        written = [relative for relative, digest in current.items() if mirror.hashes.get(relative) != digest]
+        for relative in written:
+            _upload(s3, mirror.local / relative, mirror.bucket, prefix + relative)
+        if written:
+            for relative in sorted(mirror.hashes.keys() - current.keys()):
+                s3.delete_object(Bucket=mirror.bucket, Key=prefix + relative)
+
+    def _publish_logs(self, run_id: str, stdout: str, stderr: str) -> None:
+        logs = self.client("logs")
+        for group, text in ((_LOG_GROUP_OUTPUT, stdout), (_LOG_GROUP_ERROR, stderr)):
+            lines = [line for line in text.splitlines() if line.strip()][-10_000:]
+            if not lines:
+                continue
+            try:
+                logs.create_log_group(logGroupName=group)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+                    raise
+            logs.create_log_stream(logGroupName=group, logStreamName=run_id)
+            now = int(time.time() * 1000)
+            events = [{"timestamp": now, "message": line} for line in lines]
+            for start in range(0, len(events), 1000):
+                logs.put_log_events(
+                    logGroupName=group, logStreamName=run_id, logEvents=events[start : start + 1000]
+                )
+
+
+def error_message_from(stderr: str, returncode: int) -> str:
+    """The failed script's error as Glue reports it: its last traceback, else the tail of stderr."""
+    lines = stderr.rstrip().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last):")]
+    if starts:
+        block = [lines[starts[-1]]]
+        for line in lines[starts[-1] + 1 :]:
+            block.append(line)
+            if line and not line[0].isspace():
+                break  # the exception line ends the traceback
+        exception_line = block[-1]
+        text = exception_line + "\n" + "\n".join(block[:-1])
+    else:
+        tail = [line for line in lines if not re.match(r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d (INFO|WARN) ", line)]
+        text = "\n".join(tail[-20:]) or f"Script exited with status {returncode}"
+    return text[:_ERROR_MESSAGE_LIMIT]
+
+
+def _is_checksum_file(path: Path) -> bool:
+    # Hadoop's local filesystem writes .<name>.crc beside each file; S3 never sees them.
+    return path.name.startswith(".") and path.name.endswith(".crc")
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+
+
+def _upload(s3: Any, path: Path, bucket: str, key: str) -> None:
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})

@@ -1,0 +1,904 @@
+"""Every hook this project puts on moto's internals, in one place. moto is pinned to 5.2.5 for them.
+
+Each hook closes a gap between moto's Step Functions engine and a real AWS run. `HOOK_POINTS` lists the
+hooked attributes with the signatures the hooks were written against; `install()` refuses to patch when
+one differs. tests/integration/test_moto_hooks.py checks the hook points; the test_hook_*.py modules there
+guard each hook's behaviour through boto3 (each names the hooks it guards).
+
+1. lambda-run: awslambda.models.LambdaFunction._invoke_lambda -> run the real handler in a subprocess
+   (lambda_runner). moto runs Lambdas in Docker, which does not exist here.
+2. lambda-unhandled: awslambda.models.LambdaFunction.invoke -> report `FunctionError: Unhandled` for a
+   handler's exception, as AWS does (moto says `Handled`).
+3. glue-sync: ...state_task_service_glue._SUPPORTED_INTEGRATION_PATTERNS -> add waitForTaskToken, which
+   the callback base class needs for an endpoint; without it `glue:startJobRun.sync` crashes with
+   `'NoneType' object has no attribute 'interrupt_all'`. With it, and
+   ...state_task_service_callback.StateTaskServiceCallback._eval_integration_pattern -> each `.sync`
+   attempt gets a fresh task token: moto reuses the first attempt's endpoint, already interrupted, so a
+   retried `.sync` task would end at once in States.Timeout.
+4. glue-run: glue.models.FakeJob.start_job_run and FakeJobRun.as_dict -> a run executes the job's script
+   (glue_runner) on a worker thread; GetJobRun reports its real state (RUNNING, then SUCCEEDED / FAILED /
+   TIMEOUT), ErrorMessage, CompletedOn and ExecutionTime. moto's state manager is set to `manual` for
+   `glue::job_run` so moto never advances a run by itself.
+5. sdk-error-names: ...state_task_service_aws_sdk.StateTaskServiceAwsSdk._normalise_service_error_name and
+   _normalise_exception_name -> aws-sdk errors named as AWS does: `<Service>.<Error>Exception`, the
+   service in the SDK's PascalCase (S3, Kinesis, Sns, DynamoDb, ...), the error a modeled error shape of
+   the service, otherwise `<Service>.<Service>Exception` (moto says e.g. `s3.s3Exception`).
+6. result-json: ...state_task_service.StateTaskService._normalise_response and
+   ...state_task_service_callback.StateTaskServiceCallback._eval_sync -> task results as the JSON AWS
+   returns: timestamps as ISO-8601 strings (moto keeps datetimes, which break DescribeExecution), a
+   payload stream (S3 GetObject Body) as its text, bytes as base64.
+7. sdk-request-json: ...state_task_service_aws_sdk.StateTaskServiceAwsSdk._normalise_parameters -> a JSON
+   object or array given for a blob or string member (e.g. s3:putObject Body) is sent as its JSON text,
+   as AWS does (moto fails).
+8. time-scale: ...wait_function.WaitFunction._wait_interval, ...retry.retrier_decl.time and
+   ...state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK -> Wait states and Retry back-off
+   sleep `time_scale` times their delay (each delay recorded), `.sync` polls every `sync_poll_seconds`.
+9. execution-start: parser.models.StepFunctionsParserBackend.start_execution and
+   backend.execution.Execution._get_start_execution_worker -> an execution started without a name gets a
+   UUID (moto names them all `None`); a given name is validated as AWS does; `stateMachineArn#TestCase`
+   runs with that test case of the loaded Step Functions Local mock config (moto refuses it).
+10. context-times: backend.execution.Execution.get_start_execution_details and
+   ...state.CommonStateField._eval_state_input -> `$$.Execution.StartTime` and `$$.State.EnteredTime` in
+   AWS's format (`2024-05-01T12:00:00.123Z`; moto gives a datetime and `+00:00` with microseconds).
+11. reraise-states-errors: ...common.error_name.custom_error_name.CustomErrorName.__init__ -> a Fail state
+   whose ErrorPath yields a `States.*` name (re-raising a caught States.TaskFailed or States.Timeout) and a
+   mock config throwing one fail with that error, as on AWS (moto turns them into States.Runtime).
+12. bucket-policy-conditions: s3.models.FakeBucket.get_permission -> bucket policy Conditions evaluated
+   as AWS does for a request over HTTPS (`aws:SecureTransport` true): a statement whose condition does
+   not hold does not apply. moto ignores `Bool` and denies when any condition fails, so the usual
+   DenyInsecureTransport statement denies every object request.
+"""
+
+import base64
+import copy
+import datetime
+import fnmatch
+import functools
+import importlib
+import inspect
+import json
+import re
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import botocore.session
+from botocore.exceptions import ClientError
+from botocore.response import StreamingBody
+
+from offline_runtime.glue_runner import GlueJobRunOutcome, GlueJobRunRequest
+from offline_runtime.lambda_runner import LambdaInvocation, LambdaResult, LayerContent
+
+_SFN = "moto.stepfunctions.parser"
+_STATE_TASK_SERVICE = f"{_SFN}.asl.component.state.exec.state_task.service"
+
+
+@dataclass(frozen=True)
+class HookPoint:
+    """A moto attribute a hook replaces or changes, with the parameters the hook was written against."""
+
+    hook: str
+    module: str
+    attribute: str
+    parameters: tuple[str, ...] | None = None  # None: not a function (a module constant)
+
+    def resolve(self) -> Any:
+        owner: Any = importlib.import_module(self.module)
+        for part in self.attribute.split("."):
+            owner = getattr(owner, part)
+        return owner
+
+    def problem(self) -> str | None:
+        """Why this hook point no longer matches moto, or None when it does."""
+        try:
+            target = self.resolve()
+        except (ImportError, AttributeError) as exc:
+            return f"{self.module}.{self.attribute} is gone: {exc}"
+        if self.parameters is None:
+            return None
+        # Once installed, the attribute is the hook: check what it replaced.
+        target = getattr(target, "__moto_original__", target)
+        actual = tuple(inspect.signature(target).parameters)
+        if actual != self.parameters:
+            return f"{self.module}.{self.attribute} takes {actual}, the hook expects {self.parameters}"
+        return None
+
+
+HOOK_POINTS: tuple[HookPoint, ...] = (
+    HookPoint("lambda-run", "moto.awslambda.models", "LambdaFunction._invoke_lambda", ("self", "event")),
+    HookPoint("lambda-run", "moto.awslambda.models", "LambdaFunction.save_logs", ("self", "output")),
+    HookPoint(
+        "lambda-run",
+        "moto.awslambda.models",
+        "LambdaBackend.layers_versions_by_arn",
+        ("self", "layer_version_arn"),
+    ),
+    HookPoint("lambda-run", "moto.awslambda.models", "lambda_backends"),
+    HookPoint(
+        "lambda-unhandled",
+        "moto.awslambda.models",
+        "LambdaFunction.invoke",
+        ("self", "body", "request_headers", "response_headers"),
+    ),
+    HookPoint(
+        "glue-sync", f"{_STATE_TASK_SERVICE}.state_task_service_glue", "_SUPPORTED_INTEGRATION_PATTERNS"
+    ),
+    HookPoint(
+        "glue-sync",
+        f"{_STATE_TASK_SERVICE}.state_task_service_callback",
+        "StateTaskServiceCallback._eval_integration_pattern",
+        ("self", "env", "resource_runtime_part", "normalised_parameters", "state_credentials"),
+    ),
+    HookPoint("glue-sync", f"{_SFN}.asl.eval.states", "ContextObject.update_task_token", ("self",)),
+    HookPoint(
+        "glue-run",
+        "moto.glue.models",
+        "FakeJob.start_job_run",
+        (
+            "self",
+            "allocated_capacity",
+            "max_capacity",
+            "timeout",
+            "worker_type",
+            "security_configuration",
+            "number_of_workers",
+            "notification_property",
+            "previous_run_id",
+            "arguments",
+        ),
+    ),
+    HookPoint("glue-run", "moto.glue.models", "FakeJobRun.as_dict", ("self",)),
+    HookPoint("glue-run", "moto.moto_api", "state_manager"),
+    HookPoint(
+        "sdk-error-names",
+        f"{_STATE_TASK_SERVICE}.state_task_service_aws_sdk",
+        "StateTaskServiceAwsSdk._normalise_service_error_name",
+        ("service_name",),
+    ),
+    HookPoint(
+        "sdk-error-names",
+        f"{_STATE_TASK_SERVICE}.state_task_service_aws_sdk",
+        "StateTaskServiceAwsSdk._normalise_exception_name",
+        ("norm_service_name", "ex"),
+    ),
+    HookPoint(
+        "result-json",
+        f"{_STATE_TASK_SERVICE}.state_task_service",
+        "StateTaskService._normalise_response",
+        ("self", "response", "boto_service_name", "service_action_name"),
+    ),
+    HookPoint(
+        "result-json",
+        f"{_STATE_TASK_SERVICE}.state_task_service_callback",
+        "StateTaskServiceCallback._eval_sync",
+        ("self", "env", "sync_resolver", "timeout_seconds", "callback_endpoint", "heartbeat_endpoint"),
+    ),
+    HookPoint(
+        "sdk-request-json",
+        f"{_STATE_TASK_SERVICE}.state_task_service_aws_sdk",
+        "StateTaskServiceAwsSdk._normalise_parameters",
+        ("self", "parameters", "boto_service_name", "service_action_name"),
+    ),
+    HookPoint(
+        "time-scale",
+        f"{_SFN}.asl.component.state.wait.wait_function.wait_function",
+        "WaitFunction._wait_interval",
+        ("self", "env", "wait_seconds"),
+    ),
+    HookPoint("time-scale", f"{_SFN}.asl.component.common.retry.retrier_decl", "time"),
+    HookPoint(
+        "time-scale",
+        f"{_STATE_TASK_SERVICE}.state_task_service_callback",
+        "_DELAY_SECONDS_SYNC_CONDITION_CHECK",
+    ),
+    HookPoint(
+        "execution-start",
+        f"{_SFN}.models",
+        "StepFunctionsParserBackend.start_execution",
+        ("self", "state_machine_arn", "name", "execution_input", "trace_header"),
+    ),
+    HookPoint(
+        "execution-start", f"{_SFN}.backend.execution", "Execution._get_start_execution_worker", ("self",)
+    ),
+    HookPoint(
+        "execution-start",
+        f"{_SFN}.mocking.mock_config",
+        "_mock_test_case_from_raw",
+        ("state_machine_name", "test_case_name", "raw_mock_config"),
+    ),
+    HookPoint(
+        "execution-start", "moto.stepfunctions.models", "StepFunctionBackend._validate_name", ("self", "name")
+    ),
+    HookPoint(
+        "context-times", f"{_SFN}.backend.execution", "Execution.get_start_execution_details", ("self",)
+    ),
+    HookPoint(
+        "reraise-states-errors",
+        f"{_SFN}.asl.component.common.error_name.custom_error_name",
+        "CustomErrorName.__init__",
+        ("self", "error_name"),
+    ),
+    HookPoint(
+        "bucket-policy-conditions",
+        "moto.s3.models",
+        "FakeBucket.get_permission",
+        ("self", "action", "resource"),
+    ),
+    HookPoint(
+        "bucket-policy-conditions",
+        "moto.iam.access_control",
+        "IAMPolicy.is_action_permitted",
+        ("self", "action", "resource", "principal", "incoming_condition_values"),
+    ),
+    HookPoint(
+        "context-times",
+        f"{_SFN}.asl.component.state.state",
+        "CommonStateField._eval_state_input",
+        ("self", "env"),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class RecordedDelay:
+    kind: str  # "wait" | "retry"
+    requested_seconds: float
+    slept_seconds: float
+
+
+@dataclass
+class HookSettings:
+    time_scale: float = 0.01
+    sync_poll_seconds: float = 0.05
+    lambda_runner: Callable[[LambdaInvocation], LambdaResult] | None = None
+    glue_runner: Callable[[GlueJobRunRequest], GlueJobRunOutcome] | None = None
+    # Step Functions Local mock config (MockConfigFile format), merged from everything loaded.
+    mock_config: dict[str, Any] = field(default_factory=lambda: {"StateMachines": {}, "MockedResponses": {}})
+
+
+settings = HookSettings()
+_delays: deque[RecordedDelay] = deque(maxlen=10_000)
+_install_lock = threading.Lock()
+_installed = False
+_pending = threading.local()
+
+
+class HookPointMismatch(RuntimeError):
+    pass
+
+
+def hook_point_problems() -> list[str]:
+    return [problem for point in HOOK_POINTS if (problem := point.problem()) is not None]
+
+
+def install() -> None:
+    """Patch moto (idempotent). Refuses, naming the attribute, when moto no longer matches a hook."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        problems = hook_point_problems()
+        if problems:
+            raise HookPointMismatch(
+                "moto does not match the offline runtime's hooks:\n" + "\n".join(problems)
+            )
+        _install_lambda()
+        _install_glue()
+        _install_sdk()
+        _install_time()
+        _install_execution_start()
+        _install_bucket_policies()
+        _installed = True
+
+
+def is_installed() -> bool:
+    return _installed
+
+
+def recorded_delays() -> list[RecordedDelay]:
+    return list(_delays)
+
+
+def clear_recorded_delays() -> None:
+    _delays.clear()
+
+
+def _original(point_attribute: str) -> Any:
+    return _originals[point_attribute]
+
+
+_originals: dict[str, Any] = {}
+
+
+def _replace(owner: Any, name: str, replacement: Any, key: str) -> None:
+    original = getattr(owner, name)
+    _originals[key] = original
+    function = replacement.__func__ if isinstance(replacement, staticmethod) else replacement
+    function.__moto_original__ = original
+    setattr(owner, name, replacement)
+
+
+# ---------------------------------------------------------------- 1, 2: Lambda
+
+
+def _install_lambda() -> None:
+    from moto.awslambda import models
+
+    def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        runner = settings.lambda_runner
+        if runner is None:
+            raise RuntimeError("offline runtime: no Lambda runner configured")
+        backend = models.lambda_backends[self.account_id][self.region]
+        layers = []
+        for layer in self.layers:
+            version = backend.layers_versions_by_arn(layer["Arn"])
+            layers.append(LayerContent(layer["Arn"], version.code_bytes, version.code_sha_256))
+        invocation = LambdaInvocation(
+            function_name=self.function_name,
+            function_arn=self.function_arn,
+            handler=self.handler,
+            timeout_seconds=float(self.timeout),
+            memory_size=int(self.memory_size),
+            version=str(self.version),
+            region=self.region,
+            environment=dict(self.environment_vars or {}),
+            code_zip=self.code_bytes,
+            code_sha256=self.code_sha_256,
+            layers=tuple(layers),
+            event=event,
+        )
+        self.logs_backend.ensure_log_group(self.logs_group_name)
+        result = runner(invocation)
+        self.save_logs(result.logs)
+        return result.payload, result.errored, result.logs
+
+    def invoke(self: Any, body: str, request_headers: Any, response_headers: Any) -> str | bytes:
+        payload = _original("lambda.invoke")(self, body, request_headers, response_headers)
+        if response_headers.get("x-amz-function-error") == "Handled":
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return payload
+
+    _replace(models.LambdaFunction, "_invoke_lambda", _invoke_lambda, "lambda._invoke_lambda")
+    _replace(models.LambdaFunction, "invoke", invoke, "lambda.invoke")
+
+
+# ---------------------------------------------------------------- 3, 4: Glue
+
+
+def _install_glue() -> None:
+    from moto.core.utils import utcnow
+    from moto.glue import models
+    from moto.moto_api import state_manager
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback,
+        state_task_service_glue,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
+        ResourceCondition,
+    )
+
+    # In place: every StateTaskServiceGlue holds this very set.
+    state_task_service_glue._SUPPORTED_INTEGRATION_PATTERNS.add(ResourceCondition.WaitForTaskToken)
+
+    def eval_integration_pattern(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+        if (
+            self.resource.condition != ResourceCondition.WaitForTaskToken
+            and ResourceCondition.WaitForTaskToken in self._supported_integration_patterns
+        ):
+            env.callback_pool_manager.add(env.states.context_object.update_task_token())
+        _original("callback._eval_integration_pattern")(self, env, *args, **kwargs)
+
+    _replace(
+        state_task_service_callback.StateTaskServiceCallback,
+        "_eval_integration_pattern",
+        eval_integration_pattern,
+        "callback._eval_integration_pattern",
+    )
+    state_manager.set_transition("glue::job_run", {"progression": "manual", "times": sys.maxsize})
+
+    def start_job_run(self: Any, *args: Any, **kwargs: Any) -> str:
+        run_id: str = _original("glue.start_job_run")(self, *args, **kwargs)
+        run = next(r for r in self.job_runs if r.job_run_id == run_id)
+        run.offline_error_message = None
+        run.offline_completed_on = None
+        run.offline_glue_version = self.glue_version
+        run.started_on = run.modified_on = utcnow()
+        run.status = "RUNNING"
+        request = GlueJobRunRequest(
+            job_name=self.name,
+            run_id=run_id,
+            script_location=(self.command or {}).get("ScriptLocation", ""),
+            arguments=dict(run.arguments or {}),
+            timeout_minutes=run.timeout or self.timeout,
+            region=self.backend.region_name,
+        )
+
+        def work() -> None:
+            runner = settings.glue_runner
+            try:
+                if runner is None:
+                    raise RuntimeError("no Glue runner configured")
+                outcome = runner(request)
+            except Exception as exc:
+                outcome = GlueJobRunOutcome("FAILED", f"offline runtime could not run the job: {exc!r}")
+            run.offline_error_message = outcome.error_message
+            run.offline_completed_on = run.modified_on = utcnow()
+            run.status = outcome.state  # last: pollers see the state with its details
+
+        threading.Thread(target=work, name=f"glue-{run_id[:12]}", daemon=True).start()
+        return run_id
+
+    def as_dict(self: Any) -> dict[str, Any]:
+        described: dict[str, Any] = _original("glue.as_dict")(self)
+        if not hasattr(self, "offline_completed_on"):
+            return described
+        completed = self.offline_completed_on
+        end = completed or utcnow()
+        described["ExecutionTime"] = int((end - self.started_on).total_seconds())
+        if completed is None:
+            described.pop("CompletedOn", None)
+        else:
+            described["CompletedOn"] = completed
+        if self.offline_error_message:
+            described["ErrorMessage"] = self.offline_error_message
+        # moto reports fixed placeholders for these.
+        described["LogGroupName"] = "/aws-glue/jobs"
+        if self.offline_glue_version:
+            described["GlueVersion"] = self.offline_glue_version
+        else:
+            described.pop("GlueVersion", None)
+        return described
+
+    _replace(models.FakeJob, "start_job_run", start_job_run, "glue.start_job_run")
+    _replace(models.FakeJobRun, "as_dict", as_dict, "glue.as_dict")
+
+
+# ---------------------------------------------------------------- 5, 6, 7: SDK integrations
+
+
+@functools.cache
+def _service_model(boto_service_name: str) -> Any:
+    return botocore.session.get_session().get_service_model(boto_service_name)
+
+
+def sdk_service_error_name(boto_service_name: str) -> str:
+    """The service part of an aws-sdk error name: the Java SDK's client name (`SNS` -> `Sns`)."""
+    try:
+        service_id = _service_model(boto_service_name).service_id
+    except Exception:
+        service_id = boto_service_name
+    words = re.sub(r"[^A-Za-z0-9]+", " ", str(service_id))
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", words)
+    words = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", words)
+    return "".join(word[0].upper() + word[1:].lower() for word in words.split())
+
+
+def sdk_error_name(boto_service_name: str, error_code: str) -> str:
+    """`<Service>.<Error>Exception` for a modeled error of the service, else `<Service>.<Service>Exception`.
+
+    Java SDK v2 semantics, which Step Functions uses: an unmodeled error code surfaces as the service's base
+    exception (e.g. `S3.S3Exception`)."""
+    service = sdk_service_error_name(boto_service_name)
+    shape_name = None
+    try:
+        for shape in _service_model(boto_service_name).error_shapes:
+            if error_code in (shape.name, shape.metadata.get("error", {}).get("code")):
+                shape_name = shape.name
+                break
+    except Exception:
+        shape_name = error_code if re.fullmatch(r"[A-Za-z]\w*", error_code) else None
+    name = shape_name or service
+    if not name.endswith("Exception"):
+        name += "Exception"
+    return f"{service}.{name}"
+
+
+class _ServiceName(str):
+    """The SDK's service name, carrying boto3's name for the error lookup that follows."""
+
+    boto_name: str
+
+    def __new__(cls, display_name: str, boto_name: str) -> "_ServiceName":
+        value = super().__new__(cls, display_name)
+        value.boto_name = boto_name
+        return value
+
+
+def _sfn_to_boto_service(sfn_service_name: str) -> str:
+    return {"sfn": "stepfunctions", "states": "stepfunctions"}.get(sfn_service_name, sfn_service_name)
+
+
+def aws_timestamp(value: datetime.datetime) -> str:
+    """A timestamp as AWS writes it in Step Functions JSON: UTC, milliseconds when not zero, `Z`."""
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond // 1000:03d}"
+    return text + "Z"
+
+
+def to_aws_json(value: Any) -> Any:
+    """The JSON value AWS returns for a boto3 result value."""
+    if isinstance(value, dict):
+        for key in list(value):
+            value[key] = to_aws_json(value[key])
+        return value
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            value[index] = to_aws_json(item)
+        return value
+    if isinstance(value, datetime.datetime):
+        return aws_timestamp(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, StreamingBody):
+        return value.read().decode("utf-8", errors="replace")
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def _json_members_to_text(value: Any, shape: Any) -> Any:
+    type_name = getattr(shape, "type_name", None)
+    if type_name == "structure" and isinstance(value, dict):
+        for key, member_value in value.items():
+            if key in shape.members:
+                value[key] = _json_members_to_text(member_value, shape.members[key])
+        return value
+    if type_name == "list" and isinstance(value, list):
+        return [_json_members_to_text(item, shape.member) for item in value]
+    if type_name == "map" and isinstance(value, dict):
+        return {key: _json_members_to_text(item, shape.value) for key, item in value.items()}
+    if type_name in ("blob", "string") and isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return value
+
+
+def _install_sdk() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service,
+        state_task_service_aws_sdk,
+        state_task_service_callback,
+    )
+
+    aws_sdk = state_task_service_aws_sdk.StateTaskServiceAwsSdk
+
+    def normalise_service_error_name(service_name: str) -> str:
+        # moto passes the Resource's service (`s3` in aws-sdk:s3:getObject), prints the result in the cause.
+        boto_name = _sfn_to_boto_service(service_name)
+        return _ServiceName(sdk_service_error_name(boto_name), boto_name)
+
+    def normalise_exception_name(norm_service_name: str, ex: Exception) -> str:
+        code = ex.response["Error"]["Code"] if isinstance(ex, ClientError) else type(ex).__name__
+        boto_name = getattr(norm_service_name, "boto_name", str(norm_service_name))
+        return sdk_error_name(boto_name, str(code))
+
+    def normalise_parameters(
+        self: Any,
+        parameters: dict,
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        _original("aws_sdk._normalise_parameters")(self, parameters, boto_service_name, service_action_name)
+        try:
+            model = _service_model(self._get_boto_service_name(boto_service_name))
+            action = self._get_boto_service_action(service_action_name)
+            operation = next(
+                model.operation_model(name)
+                for name in model.operation_names
+                if botocore.xform_name(name) == action
+            )
+        except Exception:
+            return  # unknown operations fail at call time, as before
+        if operation.input_shape is not None:
+            _json_members_to_text(parameters, operation.input_shape)
+
+    def normalise_response(
+        self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
+        _original("service._normalise_response")(self, response, boto_service_name, service_action_name)
+        to_aws_json(response)
+
+    def eval_sync(self: Any, env: Any, *args: Any, **kwargs: Any) -> Any:
+        outcome = _original("callback._eval_sync")(self, env, *args, **kwargs)
+        return to_aws_json(outcome) if isinstance(outcome, dict | list) else outcome
+
+    _replace(
+        aws_sdk, "_normalise_service_error_name", staticmethod(normalise_service_error_name), "aws_sdk.svc"
+    )
+    _replace(aws_sdk, "_normalise_exception_name", staticmethod(normalise_exception_name), "aws_sdk.exc")
+    _replace(aws_sdk, "_normalise_parameters", normalise_parameters, "aws_sdk._normalise_parameters")
+    _replace(
+        state_task_service.StateTaskService,
+        "_normalise_response",
+        normalise_response,
+        "service._normalise_response",
+    )
+    _replace(
+        state_task_service_callback.StateTaskServiceCallback, "_eval_sync", eval_sync, "callback._eval_sync"
+    )
+
+
+# ---------------------------------------------------------------- 8: time
+
+
+class _ScaledTime:
+    """Stands in for the `time` module where moto sleeps between retries."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        scaled = max(0.0, float(seconds)) * settings.time_scale
+        _delays.append(RecordedDelay("retry", float(seconds), scaled))
+        time.sleep(scaled)
+
+
+def _install_time() -> None:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback,
+    )
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+
+    def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        scaled = max(0.0, float(wait_seconds)) * settings.time_scale
+        _delays.append(RecordedDelay("wait", float(wait_seconds), scaled))
+        deadline = time.monotonic() + scaled
+        while env.is_running():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            if env.program_state_event.wait(remaining) and env.is_running():
+                time.sleep(min(remaining, 0.01))  # woken for another reason: keep waiting
+
+    _replace(wait_function.WaitFunction, "_wait_interval", wait_interval, "wait._wait_interval")
+    _replace(retrier_decl, "time", _ScaledTime(), "retrier_decl.time")
+    # Read at call time: a module constant is enough.
+    state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = settings.sync_poll_seconds
+
+
+def configure(*, time_scale: float | None = None, sync_poll_seconds: float | None = None) -> None:
+    """Change the time settings; they apply to executions from now on."""
+    if time_scale is not None:
+        if time_scale < 0:
+            raise ValueError("time_scale must not be negative")
+        settings.time_scale = time_scale
+    if sync_poll_seconds is not None:
+        settings.sync_poll_seconds = sync_poll_seconds
+        if _installed:
+            from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+                state_task_service_callback,
+            )
+
+            state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = sync_poll_seconds
+
+
+# ---------------------------------------------------------------- 9, 10, 11: executions
+
+
+class _RawReturn:
+    def __init__(self, payload: Any) -> None:
+        self._payload = payload
+
+    def model_dump(self) -> Any:
+        return copy.deepcopy(self._payload)
+
+
+class _RawThrow:
+    def __init__(self, error: str, cause: str) -> None:
+        self.Error = error
+        self.Cause = cause
+
+
+class _RawResponse:
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.Return = _RawReturn(document["Return"]) if "Return" in document else None
+        throw = document.get("Throw")
+        self.Throw = _RawThrow(str(throw["Error"]), str(throw.get("Cause", ""))) if throw else None
+
+
+class _RawTestCase:
+    def __init__(self, states: dict[str, str]) -> None:
+        self.root = states
+
+
+class _RawStateMachine:
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.TestCases = {
+            name: _RawTestCase(states) for name, states in document.get("TestCases", {}).items()
+        }
+
+
+class _RawMockConfig:
+    """The shape moto's `_mock_test_case_from_raw` reads (LocalStack parses the file with pydantic)."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.StateMachines = {
+            name: _RawStateMachine(machine) for name, machine in document.get("StateMachines", {}).items()
+        }
+        self.MockedResponses = {
+            name: {attempts: _RawResponse(response) for attempts, response in responses.items()}
+            for name, responses in document.get("MockedResponses", {}).items()
+        }
+
+
+def validate_mock_config(document: dict[str, Any]) -> None:
+    """Fail early, naming the place, on what Step Functions Local would refuse."""
+    if not isinstance(document, dict) or set(document) - {"StateMachines", "MockedResponses"}:
+        raise ValueError("a mock config holds only 'StateMachines' and 'MockedResponses'")
+    for machine, body in document.get("StateMachines", {}).items():
+        for case, states in body.get("TestCases", {}).items():
+            for state, response in states.items():
+                if response not in document.get("MockedResponses", {}):
+                    raise ValueError(f"{machine}/{case}/{state}: no MockedResponses entry named {response!r}")
+    for name, responses in document.get("MockedResponses", {}).items():
+        for attempts, response in responses.items():
+            if not re.fullmatch(r"\d+(-\d+)?", attempts):
+                raise ValueError(f"MockedResponses/{name}: {attempts!r} is not an attempt number or range")
+            if len({"Return", "Throw"} & set(response)) != 1:
+                raise ValueError(f"MockedResponses/{name}/{attempts}: give exactly one of Return and Throw")
+            if "Throw" in response and "Error" not in response["Throw"]:
+                raise ValueError(f"MockedResponses/{name}/{attempts}: Throw needs an Error")
+
+
+def load_mock_config(document: dict[str, Any]) -> None:
+    """Merge a Step Functions Local mock config into the one executions use."""
+    validate_mock_config(document)
+    merged = settings.mock_config
+    for machine, body in document.get("StateMachines", {}).items():
+        cases = merged["StateMachines"].setdefault(machine, {"TestCases": {}})["TestCases"]
+        cases.update(copy.deepcopy(body.get("TestCases", {})))
+    merged["MockedResponses"].update(copy.deepcopy(document.get("MockedResponses", {})))
+
+
+def clear_mock_config() -> None:
+    settings.mock_config = {"StateMachines": {}, "MockedResponses": {}}
+
+
+def _mock_test_case(state_machine_name: str, test_case: str) -> Any:
+    from moto.stepfunctions.exceptions import InvalidName
+    from moto.stepfunctions.parser.mocking.mock_config import _mock_test_case_from_raw
+
+    try:
+        return _mock_test_case_from_raw(state_machine_name, test_case, _RawMockConfig(settings.mock_config))
+    except (RuntimeError, ValueError) as exc:
+        raise InvalidName(
+            f"Invalid mock test case name '{test_case}' for state machine '{state_machine_name}': {exc}"
+        ) from None
+
+
+# ---------------------------------------------------------------- 12: bucket policies
+
+# The request context of every request to the emulation, as AWS would see an SDK's request.
+REQUEST_CONTEXT: dict[str, str] = {"aws:SecureTransport": "true"}
+
+
+def _condition_holds(operator: str, key: str, expected: Any) -> bool:
+    """One IAM condition against REQUEST_CONTEXT, with AWS's rules for keys the request does not carry."""
+    expected_values = [str(v) for v in (expected if isinstance(expected, list) else [expected])]
+    base = operator.removesuffix("IfExists")
+    if base == "Null":
+        return (key not in REQUEST_CONTEXT) == (expected_values[0].lower() == "true")
+    if key not in REQUEST_CONTEXT:
+        # Absent keys: negated operators hold, ...IfExists holds, everything else does not.
+        return operator.endswith("IfExists") or "Not" in base
+    actual = REQUEST_CONTEXT[key]
+    if base == "Bool":
+        return actual.lower() in (v.lower() for v in expected_values)
+    if base in ("StringEquals", "ArnEquals"):
+        return actual in expected_values
+    if base == "StringEqualsIgnoreCase":
+        return actual.lower() in (v.lower() for v in expected_values)
+    if base in ("StringNotEquals", "ArnNotEquals"):
+        return actual not in expected_values
+    if base in ("StringLike", "ArnLike"):
+        return any(fnmatch.fnmatchcase(actual, v) for v in expected_values)
+    if base in ("StringNotLike", "ArnNotLike"):
+        return not any(fnmatch.fnmatchcase(actual, v) for v in expected_values)
+    raise ValueError(f"bucket policy condition operator {operator} is not supported offline")
+
+
+def statement_applies(statement: dict[str, Any]) -> bool:
+    return all(
+        _condition_holds(operator, key, expected)
+        for operator, pairs in statement.get("Condition", {}).items()
+        for key, expected in pairs.items()
+    )
+
+
+def _install_bucket_policies() -> None:
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3 import models
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
+        statements = policy.get("Statement", [])
+        statements = [statements] if isinstance(statements, dict) else statements
+        applying = [
+            {k: v for k, v in st.items() if k != "Condition"} for st in statements if statement_applies(st)
+        ]
+        if not applying:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps({**policy, "Statement": applying})).is_action_permitted(action, resource)
+
+    _replace(models.FakeBucket, "get_permission", get_permission, "s3.get_permission")
+
+
+def _install_execution_start() -> None:
+    from moto.stepfunctions.parser import models
+    from moto.stepfunctions.parser.asl.component.common.error_name import custom_error_name
+    from moto.stepfunctions.parser.asl.component.common.error_name import error_name as error_name_module
+    from moto.stepfunctions.parser.asl.component.state import state
+    from moto.stepfunctions.parser.backend import execution
+
+    def start_execution(
+        self: Any,
+        state_machine_arn: str,
+        name: str | None = None,
+        execution_input: str | None = None,
+        trace_header: str | None = None,
+    ) -> Any:
+        base_arn, _, test_case = state_machine_arn.partition("#")
+        if name:
+            self._validate_name(name)
+        else:
+            name = str(uuid.uuid4())
+        _pending.mock_test_case = None
+        if test_case:
+            _pending.mock_test_case = _mock_test_case(self.describe_state_machine(base_arn).name, test_case)
+        try:
+            return _original("sfn.start_execution")(self, base_arn, name, execution_input, trace_header)
+        finally:
+            _pending.mock_test_case = None
+
+    def get_start_execution_worker(self: Any) -> Any:
+        worker = _original("sfn._get_start_execution_worker")(self)
+        mock_test_case = getattr(_pending, "mock_test_case", None)
+        if mock_test_case is not None:
+            worker._mock_test_case = mock_test_case
+        return worker
+
+    def get_start_execution_details(self: Any) -> Any:
+        details = _original("sfn.get_start_execution_details")(self)
+        if isinstance(details.start_time, datetime.datetime):
+            details.start_time = aws_timestamp(details.start_time)
+        return details
+
+    def eval_state_input(self: Any, env: Any) -> None:
+        state_data = env.states.context_object.context_object_data.get("State")
+        entered = state_data.get("EnteredTime") if state_data else None
+        if isinstance(entered, str) and not entered.endswith("Z"):
+            state_data["EnteredTime"] = aws_timestamp(datetime.datetime.fromisoformat(entered))
+        _original("sfn._eval_state_input")(self, env)
+
+    _replace(models.StepFunctionsParserBackend, "start_execution", start_execution, "sfn.start_execution")
+    _replace(
+        execution.Execution,
+        "_get_start_execution_worker",
+        get_start_execution_worker,
+        "sfn._get_start_execution_worker",
+    )
+    _replace(
+        execution.Execution,
+        "get_start_execution_details",
+        get_start_execution_details,
+        "sfn.get_start_execution_details",
+    )
+    _replace(state.CommonStateField, "_eval_state_input", eval_state_input, "sfn._eval_state_input")
+
+    def custom_error_name_init(self: Any, error_name: str | None) -> None:
+        error_name_module.ErrorName.__init__(self, error_name=error_name)
+
+    _replace(
+        custom_error_name.CustomErrorName, "__init__", custom_error_name_init, "sfn.CustomErrorName.__init__"
+    )

@@ -1,0 +1,262 @@
+"""Hooks glue-sync and glue-run: `glue:startJobRun.sync` runs the job's script, S3 mirrored both ways."""
+
+import json
+import re
+import textwrap
+import time
+
+import pytest
+from emulation_helpers import unique
+
+SCRIPT = """
+    import argparse
+    import json
+    import os
+    import pathlib
+    import sys
+    import time
+
+    parser = argparse.ArgumentParser()
+    for name in ("--input", "--output", "--summary", "--mode", "--gate"):
+        parser.add_argument(name)
+    args, _ = parser.parse_known_args()
+    if args.gate:
+        while not os.path.exists(args.gate):
+            time.sleep(0.05)
+    if args.mode == "fail":
+        print("about to fail", file=sys.stderr)
+        raise ValueError("input rows are not a list")
+    rows = json.loads(pathlib.Path(args.input).read_text())
+    output = pathlib.Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "rows.json").write_text(json.dumps(rows))
+    stale = output / "stale.json"
+    if stale.exists():
+        stale.unlink()
+    pathlib.Path(args.summary).write_text(json.dumps({"rows": len(rows), "argv": sys.argv[1:]}))
+"""
+
+
+@pytest.fixture
+def glue_job(emulation, role_arn):
+    """A bucket holding the script and an input object, and a job whose output is a prefix in it."""
+    s3, glue = emulation.client("s3"), emulation.client("glue")
+    bucket = unique("glue-data")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="scripts/job.py", Body=textwrap.dedent(SCRIPT).encode())
+    s3.put_object(Bucket=bucket, Key="raw/rows.json", Body=b"[1, 2, 3]")
+    s3.put_object(Bucket=bucket, Key="curated/stale.json", Body=b"{}")
+    s3.put_object(Bucket=bucket, Key="kept/untouched.json", Body=b"{}")
+    name = unique("job")
+    glue.create_job(
+        Name=name,
+        Role=role_arn,
+        Command={"Name": "glueetl", "ScriptLocation": f"s3://{bucket}/scripts/job.py", "PythonVersion": "3"},
+        DefaultArguments={
+            "--output": f"s3://{bucket}/curated/",
+            "--mode": "ok",
+            "--unused": f"s3://{bucket}/kept/",
+        },
+        GlueVersion="5.0",
+    )
+    return bucket, name
+
+
+def sync_machine(job_name: str) -> dict:
+    return {
+        "StartAt": "Run",
+        "States": {
+            "Run": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::glue:startJobRun.sync",
+                "Parameters": {
+                    "JobName": job_name,
+                    "Arguments": {"--input.$": "$.input", "--summary.$": "$.summary", "--mode.$": "$.mode"},
+                },
+                "ResultSelector": {"state.$": "$.JobRunState", "id.$": "$.Id", "startedOn.$": "$.StartedOn"},
+                "Catch": [
+                    {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.failure", "Next": "Failed"}
+                ],
+                "End": True,
+            },
+            "Failed": {"Type": "Fail", "ErrorPath": "$.failure.Error", "CausePath": "$.failure.Cause"},
+        },
+    }
+
+
+def keys(emulation, bucket: str) -> list[str]:
+    return sorted(o["Key"] for o in emulation.client("s3").list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def test_a_sync_run_executes_the_script_and_mirrors_output_back(
+    emulation, glue_job, create_state_machine
+) -> None:
+    bucket, job = glue_job
+    execution_input = {
+        "input": f"s3://{bucket}/raw/rows.json",
+        "summary": f"s3://{bucket}/runs/1.json",
+        "mode": "ok",
+    }
+    result = emulation.run_execution(create_state_machine(sync_machine(job)), execution_input)
+
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output["state"] == "SUCCEEDED"
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$", result.output["startedOn"])
+    # New files uploaded; a file the script removed from an output prefix deleted; read-only prefixes kept.
+    assert keys(emulation, bucket) == [
+        "curated/rows.json",
+        "kept/untouched.json",
+        "raw/rows.json",
+        "runs/1.json",
+        "scripts/job.py",
+    ]
+    s3 = emulation.client("s3")
+    summary = json.loads(s3.get_object(Bucket=bucket, Key="runs/1.json")["Body"].read())
+    assert summary["rows"] == 3
+    # Default and run arguments merged, every s3:// argument rewritten to a local path.
+    argv = summary["argv"]
+    assert argv[argv.index("--JOB_NAME") + 1] == job
+    assert argv[argv.index("--mode") + 1] == "ok"
+    assert not any(value.startswith("s3://") for value in argv)
+
+    run = emulation.client("glue").get_job_run(JobName=job, RunId=result.output["id"])["JobRun"]
+    assert run["JobRunState"] == "SUCCEEDED"
+    assert run["GlueVersion"] == "5.0"
+    assert "CompletedOn" in run
+
+
+def test_a_failing_script_fails_the_sync_task_with_its_error(
+    emulation, glue_job, create_state_machine
+) -> None:
+    bucket, job = glue_job
+    execution_input = {
+        "input": f"s3://{bucket}/raw/rows.json",
+        "summary": f"s3://{bucket}/runs/2.json",
+        "mode": "fail",
+    }
+    result = emulation.run_execution(create_state_machine(sync_machine(job)), execution_input)
+
+    assert result.status == "FAILED"
+    assert result.error == "States.TaskFailed"
+    run = json.loads(result.cause)
+    assert run["JobRunState"] == "FAILED"
+    assert run["ErrorMessage"].startswith("ValueError: input rows are not a list")
+    assert "runs/2.json" not in keys(emulation, bucket)
+    errors = emulation.client("logs").get_log_events(
+        logGroupName="/aws-glue/jobs/error", logStreamName=run["Id"]
+    )
+    assert "about to fail" in [event["message"] for event in errors["events"]]
+
+
+def test_a_run_is_running_until_its_script_ends(emulation, glue_job, tmp_path) -> None:
+    bucket, job = glue_job
+    glue = emulation.client("glue")
+    gate = tmp_path / "gate"
+    arguments = {
+        "--input": f"s3://{bucket}/raw/rows.json",
+        "--summary": f"s3://{bucket}/runs/3.json",
+        "--gate": str(gate),
+    }
+    run_id = glue.start_job_run(JobName=job, Arguments=arguments)["JobRunId"]
+    try:
+        running = glue.get_job_run(JobName=job, RunId=run_id)["JobRun"]
+        assert running["JobRunState"] == "RUNNING"
+        assert "CompletedOn" not in running
+        # MaxConcurrentRuns (default 1) holds while the run is really running.
+        with pytest.raises(glue.exceptions.ConcurrentRunsExceededException):
+            glue.start_job_run(JobName=job, Arguments=arguments)
+    finally:
+        gate.touch()
+    deadline = time.monotonic() + 60
+    while glue.get_job_run(JobName=job, RunId=run_id)["JobRun"]["JobRunState"] == "RUNNING":
+        assert time.monotonic() < deadline, "the run never finished"
+        time.sleep(0.05)
+    assert glue.get_job_run(JobName=job, RunId=run_id)["JobRun"]["JobRunState"] == "SUCCEEDED"
+
+
+def test_a_missing_script_fails_the_run(emulation, role_arn) -> None:
+    glue = emulation.client("glue")
+    job = unique("job")
+    glue.create_job(
+        Name=job, Role=role_arn, Command={"Name": "glueetl", "ScriptLocation": "s3://no-such-bucket-x/j.py"}
+    )
+    run_id = glue.start_job_run(JobName=job)["JobRunId"]
+    deadline = time.monotonic() + 30
+    while (run := glue.get_job_run(JobName=job, RunId=run_id)["JobRun"])["JobRunState"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert run["JobRunState"] == "FAILED"
+    assert "Cannot read script" in run["ErrorMessage"]
+
+
+SPARK_SCRIPT = """
+    import sys
+
+    from pyspark.sql import SparkSession
+
+    arguments = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+    spark = SparkSession.builder.master("local[1]").appName("offline-test").getOrCreate()
+    frame = spark.read.json(arguments["--input"])
+    frame.groupBy("symbol").count().write.mode("overwrite").parquet(arguments["--output"])
+    spark.stop()
+"""
+
+
+@pytest.mark.spark
+def test_a_pyspark_script_runs_on_local_spark(emulation, role_arn, create_state_machine) -> None:
+    s3, glue = emulation.client("s3"), emulation.client("glue")
+    bucket = unique("spark-data")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="job.py", Body=textwrap.dedent(SPARK_SCRIPT).encode())
+    s3.put_object(
+        Bucket=bucket,
+        Key="raw/bars.json",
+        Body=b'{"symbol": "MSFT"}\n{"symbol": "MSFT"}\n{"symbol": "IBM"}\n',
+    )
+    s3.put_object(Bucket=bucket, Key="curated/part-old.parquet", Body=b"replaced by the overwrite")
+    job = unique("spark-job")
+    glue.create_job(
+        Name=job,
+        Role=role_arn,
+        Command={"Name": "glueetl", "ScriptLocation": f"s3://{bucket}/job.py"},
+        DefaultArguments={"--input": f"s3://{bucket}/raw/bars.json", "--output": f"s3://{bucket}/curated/"},
+    )
+    machine = {
+        "StartAt": "Run",
+        "States": {
+            "Run": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::glue:startJobRun.sync",
+                "Parameters": {"JobName": job},
+                "End": True,
+            }
+        },
+    }
+    result = emulation.run_execution(create_state_machine(machine), {}, timeout=300)
+
+    assert result.status == "SUCCEEDED", result.cause
+    curated = [key for key in keys(emulation, bucket) if key.startswith("curated/")]
+    assert "curated/_SUCCESS" in curated
+    assert "curated/part-old.parquet" not in curated
+    assert any(key.endswith(".parquet") for key in curated)
+    assert not any(key.endswith(".crc") for key in curated)
+
+
+def test_a_retried_sync_task_runs_the_job_again(emulation, glue_job, create_state_machine) -> None:
+    bucket, job = glue_job
+    machine = sync_machine(job)
+    machine["States"]["Run"]["Retry"] = [
+        {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 30, "MaxAttempts": 1}
+    ]
+    execution_input = {
+        "input": f"s3://{bucket}/raw/rows.json",
+        "summary": f"s3://{bucket}/runs/4.json",
+        "mode": "fail",
+    }
+    result = emulation.run_execution(create_state_machine(machine), execution_input)
+
+    assert result.error == "States.TaskFailed"
+    failures = [e["type"] for e in result.history if e["type"] in ("TaskFailed", "TaskTimedOut")]
+    assert failures == ["TaskFailed", "TaskFailed"]
+    runs = emulation.client("glue").get_job_runs(JobName=job)["JobRuns"]
+    assert [run["JobRunState"] for run in runs] == ["FAILED", "FAILED"]
