@@ -19,12 +19,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from offline_runtime import moto_hooks
+from offline_runtime.clients import DUMMY_CREDENTIALS, emulation_client
 from offline_runtime.glue_runner import GlueJobRunner
-from offline_runtime.lambda_runner import DUMMY_CREDENTIALS, LambdaRunner
+from offline_runtime.lambda_runner import LambdaRunner
 
 DEFAULT_REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -202,14 +200,7 @@ class Emulation:
         return f"http://127.0.0.1:{self.port}"
 
     def client(self, service: str, **config: Any) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}, **config),
-        )
+        return emulation_client(service, self.endpoint_url, self.region, **config)
 
     def subprocess_env(self) -> dict[str, str]:
         """Variables that point any AWS SDK in a subprocess at the emulation."""

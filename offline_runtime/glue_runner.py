@@ -22,11 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from offline_runtime.lambda_runner import DUMMY_CREDENTIALS
+from offline_runtime.clients import DUMMY_CREDENTIALS, emulation_client
 
 # Glue's default job timeout: 48 hours.
 DEFAULT_TIMEOUT_MINUTES = 2880
@@ -82,14 +80,7 @@ class GlueJobRunner:
         self._running: set[subprocess.Popen[bytes]] = set()
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
-        )
+        return emulation_client(service, self.endpoint_url, self.region)
 
     def terminate_all(self) -> None:
         with self._lock:

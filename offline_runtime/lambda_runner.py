@@ -24,12 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from offline_runtime.clients import DUMMY_CREDENTIALS
+
 BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
-DUMMY_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "offline-access-key",
-    "AWS_SECRET_ACCESS_KEY": "offline-secret-key",
-    "AWS_SESSION_TOKEN": "offline-session-token",
-}
 # Lambda allows 10 s for the init phase (imports) before the handler's own timeout starts.
 INIT_TIMEOUT_SECONDS = 10.0
 
