@@ -590,31 +590,21 @@ def _log_group(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any,
     return name, {"Arn": f"arn:aws:logs:{region}:{account}:log-group:{name}:*"}
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 def _alarm(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     name = p.get("AlarmName") or d.name(logical_id, max_length=255)
-    kwargs: dict[str, Any] = {"AlarmName": name}
-    for key in (
-        "AlarmDescription",
-        "ActionsEnabled",
-        "AlarmActions",
-        "OKActions",
-        "InsufficientDataActions",
-        "MetricName",
-        "Namespace",
-        "Statistic",
-        "Dimensions",
-        "Unit",
-        "ComparisonOperator",
-        "TreatMissingData",
-        "Metrics",
-    ):
-        if key in p:
-            kwargs[key] = p[key]
-    for key in ("EvaluationPeriods", "DatapointsToAlarm", "Period"):
-        if key in p:
-            kwargs[key] = int(p[key])
-    if "Threshold" in p:
-        kwargs["Threshold"] = float(p["Threshold"])
+    # Properties were checked against _ACCEPTED_PROPERTIES; the template may give numbers as strings.
+    numeric: dict[str, type] = {
+        "EvaluationPeriods": int,
+        "DatapointsToAlarm": int,
+        "Period": int,
+        "Threshold": float,
+    }
+    kwargs = {key: numeric.get(key, _same)(value) for key, value in p.items() if key != "Tags"}
+    kwargs["AlarmName"] = name
     for metric in kwargs.get("Metrics", []):
         if "MetricStat" in metric:
             metric["MetricStat"]["Period"] = int(metric["MetricStat"]["Period"])
