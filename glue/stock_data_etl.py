@@ -14,18 +14,30 @@ Each run reads only its own raw objects and the curated partitions they touch, k
 the new data, not the length of history, and re-running a fetch gives the same dataset.
 
 Exchange time: Alpha Vantage gives US/Eastern wall-clock times without an offset. `ts` is the UTC
-instant under America/New_York rules. A repeated wall-clock time (the fall-back hour) takes the earlier,
-daylight-time offset; a wall-clock time that does not exist (the spring-forward gap) is quarantined.
-Bars only exist between 04:00 and 20:00 exchange time, so neither occurs in real data.
+instant under America/New_York rules. A repeated wall-clock time (the fall-back hour, 01:00-01:59 on
+the first Sunday of November) takes the earlier, daylight-time offset: the upstream key carries no
+offset, so the two occurrences cannot be told apart and both would land on one (symbol, ts). A
+wall-clock time that does not exist (the spring-forward gap) is quarantined. Bars only exist between
+04:00 and 20:00 exchange time, so neither case occurs in real data. `trade_date` is the exchange-local
+date of the bar.
+
+Prices are doubles: upstream sends at most four decimals, which a double holds to well within a
+cent, and the derived columns are ratios that are floating point anyway; Athena, pandas and DuckDB read
+doubles without decimal-scale surprises.
 
 Derived columns: `typical_price` is (high + low + close) / 3; `vwap` is the session's running
-volume-weighted average of the typical price up to and including the bar (a minute bar carries no
-trades, so the typical price stands in for the bar's traded price); `minute_return` is close over the
-previous bar's close in the same session, minus one.
+volume-weighted average of the typical price up to and including the bar, sum(typical * volume) /
+sum(volume) over the trade_date's bars ordered by ts (a minute bar carries no trades, so the typical
+price stands in for the bar's traded price; the session is the whole extended-hours day, 04:00-20:00,
+and vwap is null while the running volume is 0); `minute_return` is close over the previous stored
+bar's close in the same trade_date, minus one (null for the day's first bar; it spans a gap when
+minutes are missing). Both are recomputed for the whole partition on every merge, so bars that arrive
+late or out of order still give the same values as one complete fetch.
 """
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -41,20 +53,16 @@ ACCEPTED_TIME_ZONES = ("US/Eastern", "America/New_York")
 RAW_BAR = T.StructType(
     [T.StructField(name, T.StringType()) for name in ("open", "high", "low", "close", "volume")]
 )
-# Explicit schema: inferring it would make one struct field per timestamp key.
+# Explicit schema: inferring it would make one struct field per timestamp key. Only the fields the job
+# uses, all strings (a JSON number reads as its text), so other metadata cannot fail the read.
 RAW_SCHEMA = T.StructType(
     [
         T.StructField(
             "metadata",
             T.StructType(
                 [
-                    T.StructField("symbol", T.StringType()),
-                    T.StructField("interval", T.StringType()),
-                    T.StructField("timeZone", T.StringType()),
-                    T.StructField("lastRefreshed", T.StringType()),
-                    T.StructField("barCount", T.LongType()),
-                    T.StructField("fetchedAt", T.StringType()),
-                    T.StructField("source", T.StringType()),
+                    T.StructField(name, T.StringType())
+                    for name in ("symbol", "interval", "timeZone", "fetchedAt")
                 ]
             ),
         ),
@@ -80,7 +88,12 @@ PARTITION_COLUMNS: list[tuple[str, str]] = [("symbol", "string"), ("trade_date",
 
 DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
 INTEGER = r"^-?[0-9]+$"
+# Checked before parsing: Spark's parser raises, instead of returning null, on some near-misses.
+EXCHANGE_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
+# Symbols become partition directory names, so only path-safe ticker characters are accepted.
+SYMBOL = r"^[A-Z0-9][A-Z0-9.\-]{0,19}$"
 PRICES = ("open", "high", "low", "close")
+DERIVED = ("typical_price", "vwap", "minute_return")
 
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
@@ -101,16 +114,31 @@ def configure(spark: SparkSession) -> None:
     conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
     # trade_date stays a string, as the catalog declares it.
     conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+    # Unparseable values must become null (and be quarantined), never fail the run.
+    conf.set("spark.sql.ansi.enabled", "false")
+    conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
 
 
-def read_raw_bars(spark: SparkSession, raw_paths: list[str], fetch_id: str) -> DataFrame:
+def read_raw_documents(spark: SparkSession, raw_paths: list[str]) -> DataFrame:
+    """One row per raw object; an object that is not JSON of the contract's shape fails the run."""
+    return (
+        spark.read.schema(RAW_SCHEMA)
+        .option("multiLine", "true")
+        .option("mode", "FAILFAST")
+        .json(raw_paths)
+        .withColumn("raw_path", F.input_file_name())
+    )
+
+
+def explode_bars(documents: DataFrame, fetch_id: str) -> DataFrame:
     """One row per raw minute bar, values still strings, with its fetch."""
-    documents = spark.read.schema(RAW_SCHEMA).option("multiLine", "true").json(raw_paths)
     return documents.select(
         F.col("metadata.symbol").alias("raw_symbol"),
         F.col("metadata.timeZone").alias("time_zone"),
+        F.col("metadata.interval").alias("interval"),
         F.to_timestamp("metadata.fetchedAt").alias("fetched_at"),
         F.lit(fetch_id).alias("fetch_id"),
+        "raw_path",
         F.explode("timeSeries").alias("exchange_time", "bar"),
     ).select("*", *(F.col(f"bar.{name}").alias(f"raw_{name}") for name in (*PRICES, "volume")))
 
@@ -124,7 +152,9 @@ def _first_failure(checks: list[tuple[Column, str]]) -> Column:
 
 def type_and_validate(raw: DataFrame) -> DataFrame:
     """Typed columns plus `reject_reason` (null for a valid bar)."""
-    local = F.to_timestamp("exchange_time", "yyyy-MM-dd HH:mm:ss")
+    local = F.when(
+        F.col("exchange_time").rlike(EXCHANGE_TIME), F.to_timestamp("exchange_time", "yyyy-MM-dd HH:mm:ss")
+    )
     typed = raw.select(
         "*",
         F.upper(F.trim("raw_symbol")).alias("symbol"),
@@ -135,6 +165,7 @@ def type_and_validate(raw: DataFrame) -> DataFrame:
             F.when(F.trim(f"raw_{p}").rlike(DECIMAL), F.trim(f"raw_{p}").cast("double")).alias(p)
             for p in PRICES
         ),
+        # An integer beyond the long range casts to null: quarantined as unparseable.
         F.when(F.trim("raw_volume").rlike(INTEGER), F.trim("raw_volume").cast("long")).alias("volume"),
     )
     any_price_unparseable = F.lit(False)
@@ -142,12 +173,15 @@ def type_and_validate(raw: DataFrame) -> DataFrame:
         any_price_unparseable = any_price_unparseable | F.col(p).isNull()
     checks = [
         (F.col("symbol").isNull() | (F.col("symbol") == ""), "missing symbol"),
+        (~F.col("symbol").rlike(SYMBOL), "invalid symbol"),
         (
             ~F.col("time_zone").isin(*ACCEPTED_TIME_ZONES) | F.col("time_zone").isNull(),
             "unexpected time zone",
         ),
+        (F.col("interval").isNull() | (F.col("interval") != "1min"), "unexpected interval"),
         (F.col("fetched_at").isNull(), "unparseable fetch time"),
         (F.col("local_ts").isNull(), "unparseable timestamp"),
+        (F.second("local_ts") != 0, "timestamp not on a minute"),
         # The wall-clock time must survive the round trip, or it fell in the spring-forward gap.
         (F.from_utc_timestamp("ts", EXCHANGE_TIME_ZONE) != F.col("local_ts"), "nonexistent exchange time"),
         (any_price_unparseable, "unparseable price"),
@@ -161,11 +195,6 @@ def type_and_validate(raw: DataFrame) -> DataFrame:
         (F.col("volume") < 0, "negative volume"),
     ]
     return typed.withColumn("reject_reason", _first_failure(checks))
-
-
-def newest_fetch_per_minute(bars: DataFrame) -> DataFrame:
-    newest_first = Window.partitionBy("symbol", "ts").orderBy(F.desc("fetched_at"), F.desc("fetch_id"))
-    return bars.withColumn("_rank", F.row_number().over(newest_first)).where("_rank = 1").drop("_rank")
 
 
 def with_derived_columns(bars: DataFrame) -> DataFrame:
@@ -186,6 +215,14 @@ def _curated_columns() -> list[str]:
     return [name for name, _ in CURATED_COLUMNS + PARTITION_COLUMNS]
 
 
+def _stored_columns() -> list[str]:
+    return [c for c in _curated_columns() if c not in DERIVED]
+
+
+# Stored partitions are read with the catalog's schema: no inference, and an empty directory reads as empty.
+CURATED_DDL = ", ".join(f"{name} {hive_type}" for name, hive_type in CURATED_COLUMNS + PARTITION_COLUMNS)
+
+
 def existing_partitions(
     spark: SparkSession, curated_path: str, partitions: list[tuple[str, str]]
 ) -> list[str]:
@@ -193,7 +230,7 @@ def existing_partitions(
     hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
     found = []
     for symbol, trade_date in partitions:
-        path = f"{curated_path.rstrip('/')}/symbol={symbol}/trade_date={trade_date}"
+        path = f"{curated_path}/symbol={symbol}/trade_date={trade_date}"
         hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
         if hadoop_path.getFileSystem(hadoop_conf).exists(hadoop_path):
             found.append(path)
@@ -210,34 +247,48 @@ def write_summary(path: str, summary: dict[str, Any]) -> None:
             Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json"
         )
     else:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "w", encoding="utf-8") as summary_file:
             summary_file.write(body)
+
+
+def quarantine(rejected: DataFrame, quarantine_path: str) -> None:
+    # One folder per fetch, overwritten whole: a re-run rewrites the same rejects.
+    rejected.select(
+        F.col("raw_symbol").alias("symbol"),
+        "exchange_time",
+        *(F.col(f"raw_{name}").alias(name) for name in (*PRICES, "volume")),
+        "fetch_id",
+        "fetched_at",
+        "raw_path",
+        "reject_reason",
+    ).coalesce(1).write.mode("overwrite").parquet(quarantine_path)
 
 
 def run(spark: SparkSession, arguments: argparse.Namespace) -> dict[str, Any]:
     started = datetime.now(UTC)
     configure(spark)
     raw_paths = [p.strip() for p in arguments.raw_paths.split(",") if p.strip()]
+    if not raw_paths:
+        raise ValueError("--raw_paths names no raw object")
     curated_path = arguments.curated_path.rstrip("/")
 
-    checked = type_and_validate(read_raw_bars(spark, raw_paths, arguments.fetch_id)).localCheckpoint(
-        eager=True
-    )
+    documents = read_raw_documents(spark, raw_paths).persist()
+    document_stats = documents.agg(
+        F.count(F.lit(1)).alias("documents"),
+        F.sum(F.when(F.coalesce(F.size("timeSeries"), F.lit(0)) <= 0, 1).otherwise(0)).alias("empty"),
+    ).first()
+    checked = type_and_validate(explode_bars(documents, arguments.fetch_id)).localCheckpoint(eager=True)
+    documents.unpersist()
     rows_read = checked.count()
     rejected = checked.where(F.col("reject_reason").isNotNull())
     reasons = {
         row["reject_reason"]: row["count"] for row in rejected.groupBy("reject_reason").count().collect()
     }
+    quarantine_path = None
     if reasons:
-        quarantine = f"{arguments.quarantine_path.rstrip('/')}/fetch_id={arguments.fetch_id}"
-        rejected.select(
-            F.col("raw_symbol").alias("symbol"),
-            "exchange_time",
-            *(F.col(f"raw_{name}").alias(name) for name in (*PRICES, "volume")),
-            "fetch_id",
-            "fetched_at",
-            "reject_reason",
-        ).coalesce(1).write.mode("overwrite").parquet(quarantine)
+        quarantine_path = f"{arguments.quarantine_path.rstrip('/')}/fetch_id={arguments.fetch_id}"
+        quarantine(rejected, quarantine_path)
 
     valid = checked.where(F.col("reject_reason").isNull())
     partitions = sorted(
@@ -246,20 +297,28 @@ def run(spark: SparkSession, arguments: argparse.Namespace) -> dict[str, Any]:
     )
     summary: dict[str, Any] = {
         "fetchId": arguments.fetch_id,
-        "rawObjects": len(raw_paths),
+        "rawObjects": document_stats["documents"],
+        "rawObjectsWithoutBars": document_stats["empty"] or 0,
         "rowsRead": rows_read,
+        "rowsValid": rows_read - sum(reasons.values()),
         "rowsQuarantined": sum(reasons.values()),
         "quarantineReasons": reasons,
+        "quarantinePath": quarantine_path,
         "partitionsTouched": [f"symbol={s}/trade_date={d}" for s, d in partitions],
+        "rowsStoredBefore": 0,
         "rowsWritten": 0,
         "newRows": 0,
+        "rowsUpdated": 0,
         "duplicatesDropped": 0,
         "curatedPath": curated_path,
     }
     if partitions:
         summary.update(merge_into_curated(spark, valid, curated_path, partitions))
+    finished = datetime.now(UTC)
     summary["startedAt"] = started.isoformat(timespec="seconds")
-    summary["finishedAt"] = datetime.now(UTC).isoformat(timespec="seconds")
+    summary["finishedAt"] = finished.isoformat(timespec="seconds")
+    summary["durationSeconds"] = round((finished - started).total_seconds(), 1)
+    summary["sparkVersion"] = spark.version
     write_summary(arguments.run_summary_path, summary)
     return summary
 
@@ -267,32 +326,56 @@ def run(spark: SparkSession, arguments: argparse.Namespace) -> dict[str, Any]:
 def merge_into_curated(
     spark: SparkSession, valid: DataFrame, curated_path: str, partitions: list[tuple[str, str]]
 ) -> dict[str, int]:
-    base_columns = [c for c in _curated_columns() if c not in {"typical_price", "vwap", "minute_return"}]
-    incoming = valid.select(*base_columns)
+    """Rewrites the touched partitions with stored and incoming rows merged; returns the counts."""
+    incoming = valid.select(*_stored_columns(), F.lit(False).alias("_stored"))
     stored_paths = existing_partitions(spark, curated_path, partitions)
+    candidates = incoming
     if stored_paths:
-        stored = spark.read.option("basePath", curated_path).parquet(*stored_paths).select(*base_columns)
-        stored_rows = stored.count()
+        stored = (
+            spark.read.schema(CURATED_DDL)
+            .option("basePath", curated_path)
+            .parquet(*stored_paths)
+            .select(*_stored_columns(), F.lit(True).alias("_stored"))
+        )
         candidates = stored.unionByName(incoming)
-    else:
-        stored_rows = 0
-        candidates = incoming
-    merged = with_derived_columns(newest_fetch_per_minute(candidates)).select(*_curated_columns())
+
+    minute = Window.partitionBy("symbol", "ts")
+    # On a full tie (a re-run) the stored row stays, so rowsUpdated counts only real changes.
+    newest_first = minute.orderBy(
+        F.desc("fetched_at"), F.desc("fetch_id"), *(F.desc(c) for c in (*PRICES, "volume")), F.desc("_stored")
+    )
+    winners = (
+        candidates.select(
+            "*",
+            F.row_number().over(newest_first).alias("_rank"),
+            F.count(F.lit(1)).over(minute).alias("_candidates"),
+            F.max("_stored").over(minute).alias("_was_stored"),
+        )
+        .where("_rank = 1")
+        .drop("_rank")
+    )
     # Materialised before the overwrite: the stored partitions are both read and replaced.
-    merged = merged.localCheckpoint(eager=True)
-    rows_written = merged.count()
+    merged = with_derived_columns(winners).localCheckpoint(eager=True)
+    counts = merged.agg(
+        F.count(F.lit(1)).alias("written"),
+        F.sum("_candidates").alias("candidates"),
+        F.sum(F.col("_was_stored").cast("int")).alias("stored"),
+        F.sum((F.col("_was_stored") & ~F.col("_stored")).cast("int")).alias("updated"),
+    ).first()
     (
-        merged.repartition("symbol", "trade_date")
+        merged.select(*_curated_columns())
+        .repartition("symbol", "trade_date")
         .sortWithinPartitions("ts")
         .write.mode("overwrite")
         .partitionBy("symbol", "trade_date")
         .parquet(curated_path)
     )
-    incoming_rows = incoming.count()
     return {
-        "rowsWritten": rows_written,
-        "newRows": rows_written - stored_rows,
-        "duplicatesDropped": stored_rows + incoming_rows - rows_written,
+        "rowsStoredBefore": counts["stored"],
+        "rowsWritten": counts["written"],
+        "newRows": counts["written"] - counts["stored"],
+        "rowsUpdated": counts["updated"],
+        "duplicatesDropped": counts["candidates"] - counts["written"],
     }
 
 

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 import stock_data_etl
-from tests.glue.conftest import raw_document, reference_bars
+from tests.glue.conftest import Lake, raw_document, reference_bars
 
 pytestmark = pytest.mark.spark
 
@@ -92,14 +92,38 @@ def test_overlapping_fetches_keep_each_minute_once_newest_fetch_winning(lake):
     }
     assert summary["duplicatesDropped"] == 10
     assert summary["newRows"] == 20
+    assert summary["rowsUpdated"] == 10
+    assert summary["rowsStoredBefore"] == 30
 
 
-def test_newest_fetch_wins_even_when_processed_last(lake):
+def test_newest_fetch_wins_even_when_processed_last(lake, tmp_path, spark):
     first, second = overlapping_fetches(lake)
-    lake.run("fetch-newer", second)
     lake.run("fetch-older", first)
-    overlap = [row for row in lake.rows() if row["ts"] == utc("2023-10-27 14:25:00")]
+    lake.run("fetch-newer", second)
+    in_order = lake.rows()
+
+    reversed_lake = Lake(tmp_path / "reversed", spark)
+    first, second = overlapping_fetches(reversed_lake)
+    reversed_lake.run("fetch-newer", second)
+    summary = reversed_lake.run("fetch-older", first)
+
+    overlap = [row for row in reversed_lake.rows() if row["ts"] == utc("2023-10-27 14:25:00")]
     assert [row["fetch_id"] for row in overlap] == ["fetch-newer"]
+    # Derived columns too: arrival order does not change the dataset.
+    assert reversed_lake.rows() == in_order
+    assert summary["rowsUpdated"] == 0 and summary["newRows"] == 20
+
+
+def test_overlapping_objects_within_one_run_keep_the_newest(lake):
+    older = lake.put_raw("a", raw_document("MSFT", {"2023-10-27 10:00:00": BAR}, "2023-10-27T14:01:00Z"))
+    newer_bar = ("100.0", "101.0", "99.0", "100.9", "7")
+    newer = lake.put_raw(
+        "b", raw_document("MSFT", {"2023-10-27 10:00:00": newer_bar}, "2023-10-27T14:05:00Z")
+    )
+    summary = lake.run("f", older, newer)
+    (row,) = lake.rows()
+    assert (row["close"], row["volume"], row["fetched_at"]) == (100.9, 7, utc("2023-10-27 14:05:00"))
+    assert summary["rowsRead"] == 2 and summary["duplicatesDropped"] == 1 and summary["rowsWritten"] == 1
 
 
 @pytest.mark.parametrize(
@@ -135,7 +159,7 @@ def test_re_running_the_same_fetch_gives_the_same_dataset(lake):
     before = lake.rows()
     summary = lake.run("fetch-1", raw)
     assert lake.rows() == before
-    assert summary["newRows"] == 0
+    assert summary["newRows"] == summary["rowsUpdated"] == 0
     assert summary["duplicatesDropped"] == 100
     assert summary["rowsWritten"] == 100
 
@@ -150,24 +174,78 @@ def test_invalid_rows_are_quarantined_with_their_reason(lake):
         "2023-10-27 10:05:00": ("NaN", "101.0", "99.0", "100.0", "10"),
         "2023-10-27 10:06:00": ("100.0", "101.0", "99.0", "100.0", "1.5"),
         "2023-10-27 10:07:00": ("100.0", "101.0", "99.0", "102.0", "10"),
+        "2023-10-27 10:08:00": ("1e2", "101.0", "99.0", "100.0", "10"),
+        "2023-10-27 10:09:00": ("", "101.0", "99.0", "100.0", "10"),
+        "2023-10-27 10:10:00": ("100.0", "101.0", "99.0", "100.0", "99999999999999999999"),
+        "2023-10-27 10:11:30": BAR,
         "2023-13-45 99:99:00": BAR,
+        # Near-misses that Spark's datetime parser would raise on instead of returning null.
+        "2023-10-27 9:30:00": BAR,
+        " 2023-10-27 10:00:00": BAR,
+        "2023-10-27T10:12:00": BAR,
     }
     summary = lake.run("f", lake.put_raw("f", raw_document("MSFT", bars, "2023-10-27T15:00:00Z")))
 
     assert [row["ts"] for row in lake.rows()] == [utc("2023-10-27 14:00:00")]
     assert summary["quarantineReasons"] == {
-        "unparseable price": 2,
+        "unparseable price": 4,
         "negative volume": 1,
         "high below low": 1,
         "non-positive price": 1,
-        "unparseable volume": 1,
+        "unparseable volume": 2,
         "open or close outside high-low range": 1,
-        "unparseable timestamp": 1,
+        "timestamp not on a minute": 1,
+        "unparseable timestamp": 4,
     }
     quarantined = {row["exchange_time"]: row for row in lake.quarantined("f")}
     assert quarantined["2023-10-27 10:01:00"]["open"] == "abc"
     assert quarantined["2023-10-27 10:01:00"]["reject_reason"] == "unparseable price"
-    assert summary["rowsRead"] == 9 and summary["rowsQuarantined"] == 8
+    assert quarantined["2023-10-27 10:01:00"]["raw_path"].endswith("/f.json")
+    assert summary["rowsRead"] == 16 and summary["rowsQuarantined"] == 15 and summary["rowsValid"] == 1
+    assert summary["quarantinePath"] == f"{lake.quarantine}/fetch_id=f"
+
+
+def test_a_bar_with_a_missing_field_is_quarantined(lake):
+    document = raw_document(
+        "MSFT", {"2023-10-27 10:00:00": BAR, "2023-10-27 10:01:00": BAR}, "2023-10-27T15:00:00Z"
+    )
+    del document["timeSeries"]["2023-10-27 10:01:00"]["volume"]
+    summary = lake.run("f", lake.put_raw("f", document))
+    assert summary["quarantineReasons"] == {"unparseable volume": 1}
+    assert len(lake.rows()) == 1
+
+
+@pytest.mark.parametrize(
+    ("symbol", "interval", "reason"),
+    [
+        ("MS/FT", "1min", "invalid symbol"),
+        ("", "1min", "missing symbol"),
+        ("MSFT", "5min", "unexpected interval"),
+    ],
+)
+def test_document_level_problems_quarantine_every_bar(lake, symbol, interval, reason):
+    document = raw_document(
+        symbol, {"2023-10-27 10:00:00": BAR, "2023-10-27 10:01:00": BAR}, "2023-10-27T15:00:00Z"
+    )
+    document["metadata"]["interval"] = interval
+    summary = lake.run("f", lake.put_raw("f", document))
+    assert summary["quarantineReasons"] == {reason: 2}
+    assert not lake.curated.exists()
+
+
+def test_a_raw_object_that_is_not_the_contract_fails_the_run_and_changes_nothing(lake):
+    lake.run(
+        "good",
+        lake.put_raw("good", raw_document("MSFT", {"2023-10-27 10:00:00": BAR}, "2023-10-27T15:00:00Z")),
+    )
+    before = lake.rows()
+    broken = lake.put_raw(
+        "broken", raw_document("MSFT", {"2023-10-27 10:01:00": BAR}, "2023-10-27T15:01:00Z")
+    )
+    broken.write_text(broken.read_text()[:-20])
+    with pytest.raises(Exception, match=r"(?i)malformed"):
+        lake.run("broken", broken)
+    assert lake.rows() == before
 
 
 def test_unexpected_time_zone_is_quarantined_not_guessed(lake):
@@ -182,6 +260,58 @@ def test_empty_time_series_writes_nothing_and_says_so(lake):
     assert not lake.curated.exists()
     assert summary["rowsRead"] == summary["rowsWritten"] == 0
     assert summary["partitionsTouched"] == []
+    assert summary["rawObjects"] == summary["rawObjectsWithoutBars"] == 1
+    assert summary["quarantinePath"] is None
+
+
+def test_an_empty_stored_partition_directory_is_merged_not_an_error(lake):
+    (lake.curated / "symbol=MSFT" / "trade_date=2023-10-27").mkdir(parents=True)
+    summary = lake.run(
+        "f", lake.put_raw("f", raw_document("MSFT", {"2023-10-27 10:00:00": BAR}, "2023-10-27T15:00:00Z"))
+    )
+    assert summary["rowsWritten"] == 1 and summary["rowsStoredBefore"] == 0
+
+
+def test_one_fetch_across_a_dst_weekend_splits_into_trade_dates(lake):
+    bars = {
+        "2023-11-03 19:58:00": BAR,
+        "2023-11-03 19:59:00": ("100.5", "101.0", "100.0", "100.8", "10"),
+        "2023-11-06 04:00:00": ("100.0", "101.0", "99.0", "100.2", "10"),
+        "2023-11-06 04:01:00": BAR,
+    }
+    summary = lake.run("f", lake.put_raw("f", raw_document("MSFT", bars, "2023-11-06T09:05:00Z")))
+    rows = lake.rows()
+    assert [(row["trade_date"], row["ts"]) for row in rows] == [
+        ("2023-11-03", utc("2023-11-03 23:58:00")),  # EDT, UTC-4
+        ("2023-11-03", utc("2023-11-03 23:59:00")),
+        ("2023-11-06", utc("2023-11-06 09:00:00")),  # EST, UTC-5
+        ("2023-11-06", utc("2023-11-06 09:01:00")),
+    ]
+    # Returns and VWAP restart with each trade date.
+    assert [row["minute_return"] is None for row in rows] == [True, False, True, False]
+    assert rows[2]["vwap"] == pytest.approx(rows[2]["typical_price"])
+    assert summary["partitionsTouched"] == [
+        "symbol=MSFT/trade_date=2023-11-03",
+        "symbol=MSFT/trade_date=2023-11-06",
+    ]
+
+
+def test_reference_payload_vwap_and_returns_match_an_independent_computation(lake):
+    bars = reference_bars()
+    lake.run("f", lake.put_raw("f", raw_document("MSFT", bars, "2023-10-28T00:00:05Z")))
+    rows = lake.rows()
+    traded = volume = 0.0
+    previous_close = None
+    for (_, bar), row in zip(sorted(bars.items()), rows, strict=True):
+        high, low, close, vol = float(bar[1]), float(bar[2]), float(bar[3]), int(bar[4])
+        traded += (high + low + close) / 3 * vol
+        volume += vol
+        assert row["vwap"] == pytest.approx(traded / volume)
+        if previous_close is None:
+            assert row["minute_return"] is None
+        else:
+            assert row["minute_return"] == pytest.approx(close / previous_close - 1)
+        previous_close = close
 
 
 def test_two_symbols_in_one_run(lake):
@@ -248,3 +378,15 @@ def test_missing_argument_fails_the_run(lake, tmp_path):
     )
     assert result.returncode != 0
     assert "--curated_path" in result.stderr
+
+
+def test_values_sent_as_json_numbers_are_read_as_their_text(lake):
+    document = raw_document("MSFT", {"2023-10-27 10:00:00": BAR}, "2023-10-27T15:00:00Z")
+    document["timeSeries"]["2023-10-27 10:00:00"] = {
+        "open": 100.0, "high": 101.0, "low": 99.5, "close": 100.5, "volume": 1000,
+    }  # fmt: skip
+    document["metadata"]["barCount"] = "1"
+    summary = lake.run("f", lake.put_raw("f", document))
+    (row,) = lake.rows()
+    assert (row["open"], row["volume"]) == (100.0, 1000)
+    assert summary["rowsQuarantined"] == 0
