@@ -310,7 +310,6 @@ def run(spark: SparkSession, arguments: argparse.Namespace) -> dict[str, Any]:
         "newRows": 0,
         "rowsUpdated": 0,
         "duplicatesDropped": 0,
-        "curatedPath": curated_path,
     }
     if partitions:
         summary.update(merge_into_curated(spark, valid, curated_path, partitions))
