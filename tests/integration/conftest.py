@@ -1,4 +1,9 @@
-"""Fixtures for tests on the embedded AWS emulation (one emulation per test session)."""
+"""Fixtures for tests on the embedded AWS emulation (one emulation per test session).
+
+The workflow tests share one deployment of template.yaml (`pipeline_stack`, session-wide) and the
+RapidAPI stand-in; the `pipeline` fixture hands it to a test with the stand-in's scripts and recorded
+requests cleared.
+"""
 
 import json
 import textwrap
@@ -7,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulation_helpers import TEST_TIME_SCALE, unique, zip_directory
+from emulation_helpers import REPO, TEST_TIME_SCALE, Pipeline, SqsObserver, unique
 
+from offline_runtime.deployer import deploy, zip_directory
 from offline_runtime.emulation import Emulation
+from offline_runtime.rapidapi_standin import RapidApiStandIn
 
 
 @pytest.fixture(scope="session")
@@ -68,3 +75,34 @@ def create_function(emulation: Emulation, role_arn: str, tmp_path: Path) -> Call
         return dict(created)
 
     return create
+
+
+# ---------------------------------------------------------------- the project's pipeline
+
+
+@pytest.fixture(scope="session")
+def rapidapi_standin() -> Iterator[RapidApiStandIn]:
+    with RapidApiStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture(scope="session")
+def pipeline_stack(emulation: Emulation, rapidapi_standin: RapidApiStandIn) -> Pipeline:
+    """template.yaml with its default Glue job name (StockDataETLJOB, which the original input names), the
+    secret holding the stand-in's key, and an SQS observer on the notification topic."""
+    stack = deploy(
+        emulation,
+        REPO / "template.yaml",
+        stack_name=unique("pipeline"),
+        # Catalog database names are account-wide; other tests deploy the template with the default.
+        parameter_overrides={"CatalogDatabaseName": unique("pipeline").replace("-", "_")},
+        secret_values={"RapidApiKeySecret": rapidapi_standin.api_key},
+    )
+    observer = SqsObserver(emulation, str(stack.ref("NotificationTopic")))
+    return Pipeline(emulation, stack, rapidapi_standin, observer).fresh()
+
+
+@pytest.fixture
+def pipeline(pipeline_stack: Pipeline) -> Iterator[Pipeline]:
+    yield pipeline_stack.fresh()
+    pipeline_stack.standin.reset()

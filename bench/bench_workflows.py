@@ -1,0 +1,352 @@
+"""Benchmark of both workflows on the embedded emulation, and of the fetch handlers' cold start.
+
+1. Per workflow, over N executions of events/execution_<workflow>.json on template.yaml deployed offline:
+   states entered, state transitions (what Step Functions bills: every state entered plus every retry),
+   wall time from the execution's history, the Glue step's wall time and the rest (wall time excluding
+   Spark), and the slowest states.
+2. Cold start of each fetch handler: a fresh Python process imports the handler module, then invokes it
+   once (reading the RapidAPI key from the emulated Secrets Manager and calling the RapidAPI stand-in)
+   and once more (the key cached, as in a warm Lambda). Median of K processes.
+
+    python -m bench.bench_workflows                 # 3 executions per workflow, 5 cold starts
+    python -m bench.bench_workflows --quick         # 1 execution per workflow, 3 cold starts
+    python -m bench.bench_workflows --runs 10 --cold-starts 10 --workflows streaming
+
+Prints figures, asserts nothing. Offline figures: moto answers SDK calls in-process, every Lambda
+invocation is a fresh subprocess, Spark runs local; see the README for what that does not reproduce.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from offline_runtime.cfn_template import load_template  # noqa: E402
+from offline_runtime.clients import DUMMY_CREDENTIALS  # noqa: E402
+from offline_runtime.deployer import DeployedStack, deploy  # noqa: E402
+from offline_runtime.emulation import Emulation, ExecutionResult, time_scale_from_env  # noqa: E402
+from offline_runtime.rapidapi_standin import RapidApiStandIn  # noqa: E402
+
+WORKFLOWS = ("etl", "streaming")
+GLUE_STATE = "RunStockDataGlueJob"
+# Step Functions Standard: $0.025 per 1,000 state transitions.
+DOLLARS_PER_TRANSITION = 0.025 / 1000
+# Fetch function logical ID -> its ready-made event.
+FUNCTIONS = {
+    "FetchStockDataFunction": "events/fetch_stock_data.json",
+    "FetchSubscriptionDataFunction": "events/fetch_subscription_data.json",
+}
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 execution per workflow, 3 cold starts")
+    parser.add_argument("--runs", type=int, help="executions per workflow (default 3)")
+    parser.add_argument("--cold-starts", type=int, help="fresh processes per fetch handler (default 5)")
+    parser.add_argument("--workflows", default=",".join(WORKFLOWS), help="comma-separated: etl,streaming")
+    args = parser.parse_args(argv)
+    args.runs = args.runs or (1 if args.quick else 3)
+    args.cold_starts = args.cold_starts or (3 if args.quick else 5)
+    args.workflows = [w for w in args.workflows.split(",") if w]
+    unknown = set(args.workflows) - set(WORKFLOWS)
+    if unknown:
+        parser.error(f"unknown workflows {sorted(unknown)}; choose from {', '.join(WORKFLOWS)}")
+    return args
+
+
+# ------------------------------------------------------------------ executions
+
+
+def timestamp(event: dict[str, Any]) -> datetime:
+    value = event["timestamp"]
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+@dataclass
+class RunFigures:
+    states_entered: int
+    transitions: int
+    retries: int
+    wall_seconds: float
+    glue_seconds: float | None
+    glue_script_seconds: float | None
+    state_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def without_spark_seconds(self) -> float:
+        return self.wall_seconds - (self.glue_seconds or 0.0)
+
+
+def figures_of(result: ExecutionResult) -> RunFigures:
+    history = result.history
+    entered_at: dict[str, datetime] = {}
+    state_seconds: dict[str, float] = {}
+    entered = scheduled = task_entries = 0
+    for event in history:
+        if "stateEnteredEventDetails" in event:
+            name = event["stateEnteredEventDetails"]["name"]
+            entered_at[name] = timestamp(event)
+            entered += 1
+            task_entries += event["type"] == "TaskStateEntered"
+        elif "stateExitedEventDetails" in event:
+            name = event["stateExitedEventDetails"]["name"]
+            seconds = (timestamp(event) - entered_at.pop(name)).total_seconds()
+            state_seconds[name] = state_seconds.get(name, 0.0) + seconds
+        elif "taskScheduledEventDetails" in event:
+            scheduled += 1
+    # Every task attempt after the first in its state is a retry.
+    retries = scheduled - task_entries
+    wall = (timestamp(history[-1]) - timestamp(history[0])).total_seconds()
+    summary = (result.output or {}).get("runSummary") or {}
+    return RunFigures(
+        states_entered=entered,
+        transitions=entered + retries,
+        retries=retries,
+        wall_seconds=wall,
+        glue_seconds=state_seconds.get(GLUE_STATE),
+        glue_script_seconds=summary.get("durationSeconds"),
+        state_seconds=state_seconds,
+    )
+
+
+def run_workflow(
+    emulation: Emulation, stack: DeployedStack, workflow: str, runs: int, progress: Callable[[str], None]
+) -> list[RunFigures]:
+    execution_input = json.loads((REPO / f"events/execution_{workflow}.json").read_text())
+    figures = []
+    for number in range(1, runs + 1):
+        result = emulation.run_execution(stack.outputs["StateMachineArn"], execution_input, timeout=900)
+        if result.status != "SUCCEEDED":
+            raise SystemExit(f"{workflow} run {number} ended {result.status}: {result.error}: {result.cause}")
+        figures.append(figures_of(result))
+        progress(f"  {workflow} run {number}/{runs}: {figures[-1].wall_seconds:.2f} s")
+    return figures
+
+
+def median(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+def print_workflow_table(results: dict[str, list[RunFigures]]) -> None:
+    print()
+    print("Workflows (median of runs; min-max in brackets)")
+    header = (
+        f"{'workflow':<10} {'runs':>4} {'states':>7} {'transitions':>11} {'retries':>7} "
+        f"{'wall time':>20} {'excluding Spark':>20} {'Glue step':>20} {'Glue script':>11} {'$/1k runs':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+
+    def spread(values: list[float | None]) -> str:
+        present = [v for v in values if v is not None]
+        if not present:
+            return "-"
+        return f"{statistics.median(present):.2f} s ({min(present):.2f}-{max(present):.2f})"
+
+    for workflow, runs in results.items():
+        transitions = median([r.transitions for r in runs]) or 0
+        print(
+            f"{workflow:<10} {len(runs):>4} {median([r.states_entered for r in runs]):>7.0f} "
+            f"{transitions:>11.0f} {median([r.retries for r in runs]):>7.0f} "
+            f"{spread([r.wall_seconds for r in runs]):>20} "
+            f"{spread([r.without_spark_seconds for r in runs]):>20} "
+            f"{spread([r.glue_seconds for r in runs]):>20} "
+            f"{seconds(median([r.glue_script_seconds for r in runs])):>11} "
+            f"{transitions * DOLLARS_PER_TRANSITION * 1000:>10.3f}"
+        )
+    print()
+    print("Slowest states (median seconds from entered to exited)")
+    for workflow, runs in results.items():
+        names = {name for run in runs for name in run.state_seconds}
+        per_state = {name: median([run.state_seconds.get(name) for run in runs]) or 0.0 for name in names}
+        slowest = sorted(per_state.items(), key=lambda item: -item[1])[:5]
+        print(f"  {workflow:<10} " + ", ".join(f"{name} {value:.2f}" for name, value in slowest))
+
+
+# ------------------------------------------------------------------ cold starts
+
+# Runs in the fresh process: the Lambda runtime's order of work (import, then invoke), timed.
+CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import app
+t1 = time.perf_counter()
+import rapidapi.client as client
+
+secret_seconds = []
+read_api_key = client.read_api_key
+def timed_read_api_key():
+    started = time.perf_counter()
+    try:
+        return read_api_key()
+    finally:
+        secret_seconds.append(time.perf_counter() - started)
+client.read_api_key = timed_read_api_key
+
+class Context:
+    function_name = sys.argv[2]
+    memory_limit_in_mb = 256
+    invoked_function_arn = sys.argv[3]
+    aws_request_id = "bench-cold-start"
+
+event = json.loads(open(sys.argv[4]).read())
+app.lambda_handler(event, Context())
+t2 = time.perf_counter()
+app.lambda_handler(event, Context())
+t3 = time.perf_counter()
+with open(sys.argv[1], "w") as out:
+    json.dump({"import": t1 - t0, "first": t2 - t1, "second": t3 - t2, "secret": secret_seconds[0]}, out)
+"""
+
+
+@dataclass
+class ColdStart:
+    process: float
+    import_: float
+    first: float
+    secret: float
+    second: float
+
+
+def handler_environment(
+    emulation: Emulation, configuration: dict[str, Any], standin: RapidApiStandIn, scratch: Path
+) -> dict[str, str]:
+    # As the offline Lambda runner sets it up: the function's variables, the stand-in, the emulation.
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "AWS_XRAY_SDK_ENABLED": "false",
+        **configuration["Environment"]["Variables"],
+        **standin.env,
+        **emulation.subprocess_env(),
+        **DUMMY_CREDENTIALS,
+        "AWS_LAMBDA_FUNCTION_NAME": configuration["FunctionName"],
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(configuration["MemorySize"]),
+        "HOME": str(scratch),
+        "AWS_CONFIG_FILE": str(scratch / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(scratch / "no-aws-credentials"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    return env
+
+
+def cold_starts(
+    emulation: Emulation, stack: DeployedStack, standin: RapidApiStandIn, logical_id: str, count: int
+) -> list[ColdStart]:
+    function_name = stack.ref(logical_id)
+    configuration = emulation.client("lambda").get_function_configuration(FunctionName=function_name)
+    # Code and layer straight from their source directories, as the offline Lambda runner uses them.
+    resources = load_template(stack.template_path)["Resources"]
+    code_dir = REPO / resources[logical_id]["Properties"]["CodeUri"]
+    layer_dir = REPO / resources["RequestsLayer"]["Properties"]["ContentUri"]
+    samples = []
+    with tempfile.TemporaryDirectory(prefix="bench-cold-start-") as scratch_name:
+        scratch = Path(scratch_name)
+        env = handler_environment(emulation, configuration, standin, scratch)
+        env["PYTHONPATH"] = os.pathsep.join([str(code_dir), str(layer_dir)])
+        for number in range(count):
+            out = scratch / f"timings-{number}.json"
+            argv = [
+                sys.executable,
+                "-P",
+                "-c",
+                CHILD,
+                str(out),
+                function_name,
+                configuration["FunctionArn"],
+                str(REPO / FUNCTIONS[logical_id]),
+            ]
+            started = time.perf_counter()
+            done = subprocess.run(argv, cwd=code_dir, env=env, capture_output=True, text=True)
+            process = time.perf_counter() - started
+            if done.returncode != 0 or not out.is_file():
+                raise SystemExit(f"{logical_id} cold start failed:\n{done.stderr[-3000:]}")
+            timings = json.loads(out.read_text())
+            samples.append(
+                ColdStart(process, timings["import"], timings["first"], timings["secret"], timings["second"])
+            )
+    return samples
+
+
+def print_cold_start_table(results: dict[str, list[ColdStart]]) -> None:
+    print()
+    print("Fetch handler cold start (fresh process; median of runs, milliseconds)")
+    header = (
+        f"{'function':<30} {'runs':>4} {'import':>8} {'1st invoke':>10} {'of which secret':>15} "
+        f"{'2nd invoke':>10} {'whole process':>13}"
+    )
+    print(header)
+    print("-" * len(header))
+    for logical_id, samples in results.items():
+
+        def ms(pick: Callable[[ColdStart], float], samples: list[ColdStart] = samples) -> str:
+            return f"{statistics.median(pick(s) for s in samples) * 1000:.0f}"
+
+        print(
+            f"{logical_id:<30} {len(samples):>4} {ms(lambda s: s.import_):>8} {ms(lambda s: s.first):>10} "
+            f"{ms(lambda s: s.secret):>15} {ms(lambda s: s.second):>10} {ms(lambda s: s.process):>13}"
+        )
+    print(
+        "  1st invoke includes the secret read (a boto3 client and a Secrets Manager call) and the HTTP "
+        "call;\n  2nd invoke is the same call warm (key cached by Powertools, HTTP session reused)."
+    )
+
+
+# ------------------------------------------------------------------ main
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+
+    def progress(text: str) -> None:
+        sys.stdout.flush()  # keep figures and progress in order on a terminal
+        print(text, file=sys.stderr, flush=True)
+
+    time_scale = time_scale_from_env()
+    print(
+        f"# Workflow benchmark: {args.runs} execution(s) per workflow, {args.cold_starts} cold start(s) "
+        f"per handler, Wait/Retry delays at {time_scale}x"
+    )
+    with RapidApiStandIn() as standin, Emulation(time_scale=time_scale, lambda_env=standin.env) as emulation:
+        started = time.perf_counter()
+        stack = deploy(
+            emulation, REPO / "template.yaml", secret_values={"RapidApiKeySecret": standin.api_key}
+        )
+        print(f"Deployed template.yaml offline in {time.perf_counter() - started:.2f} s")
+        workflow_results = {
+            workflow: run_workflow(emulation, stack, workflow, args.runs, progress)
+            for workflow in args.workflows
+        }
+        cold_start_results = {}
+        for logical_id in FUNCTIONS:
+            progress(f"  cold starts of {logical_id}")
+            cold_start_results[logical_id] = cold_starts(
+                emulation, stack, standin, logical_id, args.cold_starts
+            )
+    if workflow_results:
+        print_workflow_table(workflow_results)
+    print_cold_start_table(cold_start_results)
+
+
+if __name__ == "__main__":
+    main()
