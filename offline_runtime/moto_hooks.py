@@ -47,6 +47,10 @@ guard each hook's behaviour through boto3 (each names the hooks it guards).
    as AWS does for a request over HTTPS (`aws:SecureTransport` true): a statement whose condition does
    not hold does not apply. moto ignores `Bool` and denies when any condition fails, so the usual
    DenyInsecureTransport statement denies every object request.
+13. mock-invocations: ...asl.eval.environment.Environment.get_current_mocked_response -> a mocked state
+   answers with the response for its invocation number in the execution (every attempt counts, as in
+   Step Functions Local); moto picks by the state's RetryCount, so a state entered again (a polling
+   loop) would always get response "0".
 """
 
 import base64
@@ -240,6 +244,12 @@ HOOK_POINTS: tuple[HookPoint, ...] = (
         f"{_SFN}.asl.component.state.state",
         "CommonStateField._eval_state_input",
         ("self", "env"),
+    ),
+    HookPoint(
+        "mock-invocations",
+        f"{_SFN}.asl.eval.environment",
+        "Environment.get_current_mocked_response",
+        ("self",),
     ),
 )
 
@@ -839,6 +849,7 @@ def _install_execution_start() -> None:
     from moto.stepfunctions.parser.asl.component.common.error_name import custom_error_name
     from moto.stepfunctions.parser.asl.component.common.error_name import error_name as error_name_module
     from moto.stepfunctions.parser.asl.component.state import state
+    from moto.stepfunctions.parser.asl.eval import environment
     from moto.stepfunctions.parser.backend import execution
 
     def start_execution(
@@ -895,6 +906,27 @@ def _install_execution_start() -> None:
         "sfn.get_start_execution_details",
     )
     _replace(state.CommonStateField, "_eval_state_input", eval_state_input, "sfn._eval_state_input")
+
+    def get_current_mocked_response(self: Any) -> Any:
+        # The test case object is parsed per execution, so its counters are the execution's.
+        test_case = self.mock_test_case
+        invocations: dict[str, int] = test_case.__dict__.setdefault("_offline_invocations", {})
+        state_name = self.next_state_name
+        number = invocations.get(state_name, 0)
+        responses = test_case.state_mocked_responses.get(state_name)
+        if responses is None:
+            raise RuntimeError(f"No mocked response definition for state '{state_name}'")
+        if number >= len(responses.mocked_responses):
+            raise RuntimeError(f"No mocked response for state '{state_name}' and invocation number {number}")
+        invocations[state_name] = number + 1
+        return responses.mocked_responses[number]
+
+    _replace(
+        environment.Environment,
+        "get_current_mocked_response",
+        get_current_mocked_response,
+        "sfn.get_current_mocked_response",
+    )
 
     def custom_error_name_init(self: Any, error_name: str | None) -> None:
         error_name_module.ErrorName.__init__(self, error_name=error_name)

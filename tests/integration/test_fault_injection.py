@@ -102,13 +102,9 @@ def test_a_non_retryable_sdk_error_is_caught_by_name_and_notified(mock_config) -
     assert message.subject == "Data pipeline execution failed: Kinesis.ResourceNotFoundException"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The emulation picks a mocked response by the state's retry count, not by its invocation number "
-    "in the execution as Step Functions Local does: a state entered again in a loop always gets response 0.",
-)
 def test_a_stream_still_creating_is_waited_for_then_written(mock_config) -> None:
     # The emulation's streams are ACTIVE at once; the mock makes the readiness loop run.
+    # Guards the mock-invocations hook: responses follow the invocation number, not the retry count.
     pipeline = mock_config
     result = pipeline.run({"workflow": "streaming", "email": ""}, test_case="StreamActiveAfterTwoChecks")
 

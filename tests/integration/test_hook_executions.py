@@ -1,4 +1,4 @@
-"""Hooks time-scale, execution-start, context-times and reraise-states-errors; mock configs."""
+"""Hooks time-scale, execution-start, context-times, reraise-states-errors and mock-invocations."""
 
 import re
 import uuid
@@ -191,3 +191,42 @@ def test_an_unknown_test_case_is_refused(emulation, mocked_machine) -> None:
     with pytest.raises(ClientError) as refused:
         emulation.start_execution(mocked_machine, {}, test_case="NoSuchCase")
     assert refused.value.response["Error"]["Code"] == "InvalidName"
+
+
+def test_a_state_entered_again_gets_the_next_mocked_response(emulation, create_state_machine) -> None:
+    name = unique("polling")
+    definition = {
+        "StartAt": "Describe",
+        "States": {
+            "Describe": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:kinesis:describeStreamSummary",
+                "Parameters": {"StreamName": "never-created"},
+                "ResultSelector": {"status.$": "$.StreamDescriptionSummary.StreamStatus"},
+                "ResultPath": "$.stream",
+                "Next": "Active?",
+            },
+            "Active?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.stream.status", "StringEquals": "ACTIVE", "Next": "Done"}],
+                "Default": "Describe",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    arn = create_state_machine(definition, name=name)
+    creating = {"Return": {"StreamDescriptionSummary": {"StreamStatus": "CREATING"}}}
+    emulation.load_mock_config(
+        {
+            "StateMachines": {name: {"TestCases": {"ActiveOnThird": {"Describe": "CreatingTwice"}}}},
+            "MockedResponses": {
+                "CreatingTwice": {
+                    "0-1": creating,
+                    "2": {"Return": {"StreamDescriptionSummary": {"StreamStatus": "ACTIVE"}}},
+                }
+            },
+        }
+    )
+    result = emulation.run_execution(arn, {}, test_case="ActiveOnThird")
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.states_entered() == ["Describe", "Active?"] * 3 + ["Done"]
