@@ -38,6 +38,7 @@ from offline_runtime.cfn_template import load_template  # noqa: E402
 from offline_runtime.clients import DUMMY_CREDENTIALS  # noqa: E402
 from offline_runtime.deployer import DeployedStack, deploy  # noqa: E402
 from offline_runtime.emulation import Emulation, ExecutionResult, time_scale_from_env  # noqa: E402
+from offline_runtime.lambda_runner import base_handler_environment  # noqa: E402
 from offline_runtime.rapidapi_standin import RapidApiStandIn  # noqa: E402
 
 WORKFLOWS = ("etl", "streaming")
@@ -231,11 +232,7 @@ def handler_environment(
 ) -> dict[str, str]:
     # As the offline Lambda runner sets it up: the function's variables, the stand-in, the emulation.
     env = {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "LANG": "en_US.UTF-8",
-        "TZ": ":UTC",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "AWS_XRAY_SDK_ENABLED": "false",
+        **base_handler_environment(),
         **configuration["Environment"]["Variables"],
         **standin.env,
         **emulation.subprocess_env(),

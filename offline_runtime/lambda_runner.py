@@ -63,6 +63,18 @@ class LambdaResult:
     duration_ms: float
 
 
+def base_handler_environment() -> dict[str, str]:
+    """What the Lambda runtime sets before the function's own variables."""
+    return {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        # No X-Ray daemon here: Powertools Tracer and the X-Ray SDK would only complain.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "AWS_XRAY_SDK_ENABLED": "false",
+    }
+
+
 class LambdaRunner:
     """Callable the Lambda hook uses; one per emulation."""
 
@@ -160,14 +172,7 @@ class LambdaRunner:
         scratch: Path,
         request_id: str,
     ) -> dict[str, str]:
-        env = {
-            "PATH": os.environ.get("PATH", os.defpath),
-            "LANG": "en_US.UTF-8",
-            "TZ": ":UTC",
-            # No X-Ray daemon here: Powertools Tracer and the X-Ray SDK would only complain.
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "AWS_XRAY_SDK_ENABLED": "false",
-        }
+        env = base_handler_environment()
         env.update(invocation.environment)
         env.update(self.extra_env)
         log_stream = f"{time.strftime('%Y/%m/%d')}/[{invocation.version}]{request_id.replace('-', '')}"
