@@ -17,7 +17,8 @@ $(STAMP): requirements-dev.txt constraints.txt layers/requests/requirements.txt 
 wheelhouse:
 	$(BIN)/pip download --quiet --dest .wheelhouse --only-binary=:all: --platform manylinux2014_x86_64 \
 	  --python-version 3.11 -r layers/requests/requirements.txt \
-	  -r functions/fetch_stock_data/requirements.txt -r functions/fetch_subscription_data/requirements.txt
+	  -r functions/fetch_stock_data/requirements.txt -r functions/fetch_subscription_data/requirements.txt \
+	  -r functions/validate_execution_input/requirements.txt
 
 # Spark (the Glue script's local runtime) needs Java 17; install it when missing.
 java:

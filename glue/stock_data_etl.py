@@ -91,7 +91,7 @@ INTEGER = r"^-?[0-9]+$"
 # Checked before parsing: Spark's parser raises, instead of returning null, on some near-misses.
 EXCHANGE_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
 # Symbols become partition directory names, so only path-safe ticker characters are accepted.
-SYMBOL = r"^[A-Z0-9][A-Z0-9.\-]{0,19}$"
+SYMBOL = r"^[A-Z0-9][A-Z0-9.-]{0,9}$"  # the execution input's stock-symbol rule (tested against it)
 PRICES = ("open", "high", "low", "close")
 DERIVED = ("typical_price", "vwap", "minute_return")
 

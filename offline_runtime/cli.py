@@ -327,7 +327,8 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
             say(f"[{number}/{len(inputs)}] {_shown(path)} -> execution {name}")
             say(f"  {'entered':>7} {'state':<28} {'type':<8}{'took':>8}")
             tracker = HistoryTracker(console.out, verbose=args.verbose)
-            arn = emulation.start_execution(machine, document, name=name)
+            # As JSON text: any JSON value is an input (a bare string or null too), as on AWS.
+            arn = emulation.start_execution(machine, json.dumps(document), name=name)
             result = watch(emulation, arn, tracker)
             observer.drain()
             run = ExecutionRun(_shown(path), result, tracker)

@@ -658,34 +658,27 @@ def _state_machine(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[
         }
     if "Tracing" in p:
         kwargs["tracingConfiguration"] = {"enabled": bool(p["Tracing"].get("Enabled", False))}
+    if p.get("Events"):
+        raise DeployError(f"{logical_id}: state machine Events are not supported offline")
     arn = d.client("stepfunctions").create_state_machine(**kwargs)["stateMachineArn"]
-    for event_id, event in p.get("Events", {}).items():
-        _state_machine_event(d, logical_id, event_id, event, arn)
     return arn, {"Arn": arn, "Name": name}
 
 
-def _state_machine_event(
-    d: _Deployment, logical_id: str, event_id: str, event: Mapping[str, Any], arn: str
-) -> None:
-    if event.get("Type") != "ScheduleV2":
-        raise DeployError(
-            f"{logical_id}.Events.{event_id}: event type {event.get('Type')} is not supported offline"
-        )
-    properties = event.get("Properties", {})
-    target: dict[str, Any] = {
-        "Arn": arn,
-        "RoleArn": d.role(f"{logical_id}{event_id}", "scheduler.amazonaws.com"),
+def _schedule(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    # CloudFormation generates a unique name when the template gives none. Created as deployed; the
+    # emulation never fires schedules.
+    name = p.get("Name") or d.name(logical_id, max_length=64)
+    kwargs: dict[str, Any] = {
+        "Name": name,
+        "ScheduleExpression": p["ScheduleExpression"],
+        "FlexibleTimeWindow": p["FlexibleTimeWindow"],
+        "Target": p["Target"],
     }
-    if "Input" in properties:
-        target["Input"] = properties["Input"]
-    # Created as deployed; the emulation never fires schedules.
-    d.client("scheduler").create_schedule(
-        Name=properties.get("Name") or d.name(f"{logical_id}{event_id}", max_length=64),
-        ScheduleExpression=properties["ScheduleExpression"],
-        State=properties.get("State", "ENABLED"),
-        FlexibleTimeWindow={"Mode": "OFF"},
-        Target=target,
-    )
+    for key in ("Description", "State", "GroupName", "ScheduleExpressionTimezone"):
+        if key in p:
+            kwargs[key] = p[key]
+    arn = d.client("scheduler").create_schedule(**kwargs)["ScheduleArn"]
+    return name, {"Arn": arn}
 
 
 _HANDLERS: dict[str, Handler] = {
@@ -705,6 +698,7 @@ _HANDLERS: dict[str, Handler] = {
     "AWS::Logs::LogGroup": _log_group,
     "AWS::CloudWatch::Alarm": _alarm,
     "AWS::Serverless::StateMachine": _state_machine,
+    "AWS::Scheduler::Schedule": _schedule,
 }
 
 # Per type: every property the deployer reads, plus those accepted with no offline effect (IAM is not
@@ -842,5 +836,15 @@ _ACCEPTED_PROPERTIES: dict[str, set[str]] = {
         "Tracing",
         "Events",
         "Tags",
+    },
+    "AWS::Scheduler::Schedule": {
+        "Name",
+        "Description",
+        "ScheduleExpression",
+        "ScheduleExpressionTimezone",
+        "State",
+        "FlexibleTimeWindow",
+        "GroupName",
+        "Target",
     },
 }

@@ -27,9 +27,10 @@ guard each hook's behaviour through boto3 (each names the hooks it guards).
    ...state_task_service_callback.StateTaskServiceCallback._eval_sync -> task results as the JSON AWS
    returns: timestamps as ISO-8601 strings (moto keeps datetimes, which break DescribeExecution), a
    payload stream (S3 GetObject Body) as its text, bytes as base64.
-7. sdk-request-json: ...state_task_service_aws_sdk.StateTaskServiceAwsSdk._normalise_parameters -> a JSON
-   object or array given for a blob or string member (e.g. s3:putObject Body) is sent as its JSON text,
-   as AWS does (moto fails).
+7. sdk-request-json: ...state_task_service_aws_sdk.StateTaskServiceAwsSdk._normalise_parameters -> a blob
+   member (s3:putObject Body, kinesis:putRecord Data) gets the JSON text of its value, as recorded on AWS:
+   an object as compact JSON, a string quoted (`text` is stored as the 6 bytes `"text"`); a JSON object or
+   array given for a string member is sent as its JSON text (moto fails on objects, stores strings raw).
 8. time-scale: ...wait_function.WaitFunction._wait_interval, ...retry.retrier_decl.time and
    ...state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK -> Wait states and Retry back-off
    sleep `time_scale` times their delay (each delay recorded), `.sync` polls every `sync_poll_seconds`.
@@ -51,6 +52,9 @@ guard each hook's behaviour through boto3 (each names the hooks it guards).
    answers with the response for its invocation number in the execution (every attempt counts, as in
    Step Functions Local); moto picks by the state's RetryCount, so a state entered again (a polling
    loop) would always get response "0".
+14. math-random: ...math_operations.math_random.MathRandom._eval_body -> `States.MathRandom(start, end)` as
+   AWS documents it: start inclusive, end exclusive, non-integer bounds rounded to the nearest integer
+   (moto includes the end and truncates).
 """
 
 import base64
@@ -61,6 +65,8 @@ import functools
 import importlib
 import inspect
 import json
+import math
+import random
 import re
 import sys
 import threading
@@ -246,6 +252,12 @@ HOOK_POINTS: tuple[HookPoint, ...] = (
         ("self", "env"),
     ),
     HookPoint(
+        "math-random",
+        f"{_SFN}.asl.component.intrinsic.function.statesfunction.math_operations.math_random",
+        "MathRandom._eval_body",
+        ("self", "env"),
+    ),
+    HookPoint(
         "mock-invocations",
         f"{_SFN}.asl.eval.environment",
         "Environment.get_current_mocked_response",
@@ -303,6 +315,7 @@ def install() -> None:
         _install_time()
         _install_execution_start()
         _install_bucket_policies()
+        _install_intrinsics()
         _installed = True
 
 
@@ -476,16 +489,25 @@ def _service_model(boto_service_name: str) -> Any:
     return botocore.session.get_session().get_service_model(boto_service_name)
 
 
+def java_pascal_case(name: str) -> str:
+    """A model name as the AWS SDK for Java 2.x names its classes (its code generator's word splitting):
+    `SNS` -> `Sns`, `DynamoDB` -> `DynamoDb`, `KMSThrottlingException` -> `KmsThrottlingException`."""
+    words = re.sub(r"[^A-Za-z0-9]+", " ", name)
+    words = re.sub(r"([^a-z]{2,})v([0-9]+)", r"\1 v\2 ", words)
+    words = re.sub(r"([^A-Z]{2,})V([0-9]+)", r"\1 V\2 ", words)
+    words = re.sub(r"(?<=[a-z])(?=[A-Z](?:[a-zA-Z]|[0-9]))", " ", words)
+    words = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", words)
+    words = re.sub(r"([0-9])([a-zA-Z])", r"\1 \2", words)
+    return "".join(word[0].upper() + word[1:].lower() for word in words.split())
+
+
 def sdk_service_error_name(boto_service_name: str) -> str:
     """The service part of an aws-sdk error name: the Java SDK's client name (`SNS` -> `Sns`)."""
     try:
         service_id = _service_model(boto_service_name).service_id
     except Exception:
         service_id = boto_service_name
-    words = re.sub(r"[^A-Za-z0-9]+", " ", str(service_id))
-    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", words)
-    words = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", words)
-    return "".join(word[0].upper() + word[1:].lower() for word in words.split())
+    return java_pascal_case(str(service_id))
 
 
 def sdk_error_name(boto_service_name: str, error_code: str) -> str:
@@ -502,7 +524,9 @@ def sdk_error_name(boto_service_name: str, error_code: str) -> str:
                 break
     except Exception:
         shape_name = error_code if re.fullmatch(r"[A-Za-z]\w*", error_code) else None
-    name = shape_name or service
+    name = java_pascal_case(shape_name) if shape_name else service
+    if name.endswith("Fault"):
+        name = name.removesuffix("Fault")
     if not name.endswith("Exception"):
         name += "Exception"
     return f"{service}.{name}"
@@ -565,8 +589,8 @@ def _json_members_to_text(value: Any, shape: Any) -> Any:
         return [_json_members_to_text(item, shape.member) for item in value]
     if type_name == "map" and isinstance(value, dict):
         return {key: _json_members_to_text(item, shape.value) for key, item in value.items()}
-    if type_name in ("blob", "string") and isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"))
+    if type_name == "blob" or (type_name == "string" and isinstance(value, dict | list)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return value
 
 
@@ -934,3 +958,31 @@ def _install_execution_start() -> None:
     _replace(
         custom_error_name.CustomErrorName, "__init__", custom_error_name_init, "sfn.CustomErrorName.__init__"
     )
+
+
+# ---------------------------------------------------------------- 14: intrinsic functions
+
+
+def math_random_bound(value: Any, argument: str) -> int:
+    """A MathRandom argument as AWS takes it: a number, rounded half up (Java's Math.round)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"Expected a number for {argument}, but got: '{value}'.")
+    return math.floor(value + 0.5)
+
+
+def _install_intrinsics() -> None:
+    from moto.stepfunctions.parser.asl.component.intrinsic.function.statesfunction.math_operations import (
+        math_random,
+    )
+
+    def eval_body(self: Any, env: Any) -> None:
+        self.argument_list.eval(env=env)
+        args = env.stack.pop()
+        seed = math_random_bound(args.pop(), "seed") if self.argument_list.size == 3 else None
+        end = math_random_bound(args.pop(), "end")
+        start = math_random_bound(args.pop(), "start")
+        if start >= end:
+            raise ValueError(f"States.MathRandom needs start < end, got {start} and {end}.")
+        env.stack.append(random.Random(seed).randrange(start, end))
+
+    _replace(math_random.MathRandom, "_eval_body", eval_body, "intrinsic.MathRandom._eval_body")

@@ -287,9 +287,9 @@ class ExecutionRun:
 
     @property
     def path(self) -> str:
-        if self.tracker.entered("StartEtlWorkflow"):
+        if self.tracker.entered("FetchStockData"):
             return "etl"
-        if self.tracker.entered("StartStreamingWorkflow"):
+        if self.tracker.entered("FetchSubscriptionData"):
             return "streaming"
         return "none (the input was rejected)"
 
@@ -375,14 +375,16 @@ def _etl(emulation: Emulation, run: ExecutionRun, output: Mapping[str, Any], blo
 
 def _etl_partial(emulation: Emulation, run: ExecutionRun, block: _Block) -> None:
     """A failed ETL execution: say whether its raw object was written before the failure."""
-    location = _state_output(run.result.history, "NameRawObject")
-    raw = (location or {}).get("rawObject") if isinstance(location, Mapping) else None
-    if not isinstance(raw, Mapping):
+    fetched = _state_output(run.result.history, "FetchStockData")
+    etl = fetched.get("etl") if isinstance(fetched, Mapping) else None
+    if not isinstance(etl, Mapping):
         block.add("S3", "nothing written (the execution failed before naming its raw object)")
         return
-    uri = f"s3://{raw['bucket']}/{raw['key']}"
-    written = _exists(emulation.client("s3"), str(raw["bucket"]), str(raw["key"]))
-    block.add("S3 raw", f"{uri} {'(written before the failure)' if written else '(not written)'}")
+    bucket, key = str(fetched["request"]["batchBucketName"]), str(etl["rawObjectKey"])
+    written = _exists(emulation.client("s3"), bucket, key)
+    block.add(
+        "S3 raw", f"s3://{bucket}/{key} {'(written before the failure)' if written else '(not written)'}"
+    )
 
 
 def _kinesis(emulation: Emulation, output: Mapping[str, Any], block: _Block) -> None:

@@ -7,6 +7,8 @@ from typing import Any, Literal
 from aws_lambda_powertools import Tracer
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from execution_input import normalise_symbol
+from execution_input.rules import SYMBOL
 from rapidapi import ALPHA_VANTAGE, get_json, reject_response, summarise
 
 tracer = Tracer()
@@ -22,16 +24,14 @@ Interval = Literal["1min", "5min", "15min", "30min", "60min"]
 class FetchStockDataEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    symbol: str = Field(
-        pattern=r"^[A-Za-z0-9.\-]{1,10}$", description="1-10 characters of A-Z, 0-9, '.' or '-', e.g. MSFT"
-    )
+    symbol: str = Field(description=SYMBOL.description)
     interval: Interval = Field("1min", description="one of 1min, 5min, 15min, 30min, 60min (default 1min)")
     executionId: str | None = Field(None, description="the Step Functions execution ARN, or none")
 
     @field_validator("symbol")
     @classmethod
     def upper_case(cls, symbol: str) -> str:
-        return symbol.upper()
+        return normalise_symbol(symbol)
 
 
 class AlphaVantageBar(BaseModel):
@@ -76,8 +76,9 @@ class StockData(BaseModel):
     timeSeries: dict[str, MinuteBar]
 
 
-def parse_intraday_response(body: Any, interval: str, fetched_at: datetime) -> StockData:
-    """Validate an Alpha Vantage intraday body and reshape it, or raise InvalidUpstreamResponseError."""
+def parse_intraday_response(body: Any, symbol: str, interval: str, fetched_at: datetime) -> StockData:
+    """Validate an Alpha Vantage intraday body for `symbol` and reshape it, or raise
+    InvalidUpstreamResponseError."""
     if not isinstance(body, dict):
         raise reject_response(
             ALPHA_VANTAGE, f"Alpha Vantage answered {type(body).__name__}, not a JSON object."
@@ -100,9 +101,15 @@ def parse_intraday_response(body: Any, interval: str, fetched_at: datetime) -> S
         raise reject_response(
             ALPHA_VANTAGE, f"Alpha Vantage answer has an unexpected shape: {summarise(error)}"
         ) from None
+    # The symbol names S3 keys and partitions: only the one asked for may do so.
+    if meta.symbol.strip().upper() != symbol:
+        raise reject_response(
+            ALPHA_VANTAGE,
+            f"Alpha Vantage answered for symbol {meta.symbol!r:.40}, not the requested {symbol!r}.",
+        )
     return StockData(
         metadata=StockDataMetadata(
-            symbol=meta.symbol,
+            symbol=symbol,
             interval=meta.interval,
             timeZone=meta.time_zone,
             lastRefreshed=meta.last_refreshed,
@@ -126,7 +133,7 @@ def fetch_stock_data(event: FetchStockDataEvent) -> dict[str, Any]:
             "datatype": "json",
         },
     )
-    result = parse_intraday_response(body, event.interval, datetime.now(UTC)).model_dump()
+    result = parse_intraday_response(body, event.symbol, event.interval, datetime.now(UTC)).model_dump()
     size = len(json.dumps(result).encode())
     if size > MAX_RESULT_BYTES:
         raise reject_response(

@@ -6,6 +6,8 @@ from typing import Any
 from aws_lambda_powertools import Tracer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from execution_input import normalise_country
+from execution_input.rules import COUNTRY
 from rapidapi import STREAMING_AVAILABILITY, InvalidInputError, get_json, reject_response, summarise
 
 tracer = Tracer()
@@ -14,13 +16,13 @@ tracer = Tracer()
 class FetchSubscriptionDataEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    country: str = Field(pattern=r"^[A-Za-z]{2}$", description="a 2-letter ISO 3166-1 country code, e.g. ae")
+    country: str = Field(description=COUNTRY.description)
     executionId: str | None = Field(None, description="the Step Functions execution ARN, or none")
 
     @field_validator("country")
     @classmethod
     def lower_case(cls, country: str) -> str:
-        return country.lower()
+        return normalise_country(country)
 
 
 class StreamingOptionTypes(BaseModel):

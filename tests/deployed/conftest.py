@@ -26,4 +26,5 @@ def stack_outputs() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def aws() -> Any:
     session = boto3.Session()
-    return {name: session.client(name) for name in ("stepfunctions", "s3", "kinesis", "lambda")}
+    services = ("stepfunctions", "s3", "kinesis", "lambda", "cloudwatch")
+    return {name: session.client(name) for name in services}

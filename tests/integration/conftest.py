@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulation_helpers import REPO, TEST_TIME_SCALE, Pipeline, SqsObserver, unique
+from emulation_helpers import REPO, TEST_TIME_SCALE, WIDENED_TO_ANY_NAME, Pipeline, SqsObserver, unique
 
 from offline_runtime.deployer import deploy, zip_directory
 from offline_runtime.emulation import Emulation
@@ -89,13 +89,19 @@ def rapidapi_standin() -> Iterator[RapidApiStandIn]:
 @pytest.fixture(scope="session")
 def pipeline_stack(emulation: Emulation, rapidapi_standin: RapidApiStandIn) -> Pipeline:
     """template.yaml with its default Glue job name (StockDataETLJOB, which the original input names), the
-    secret holding the stand-in's key, and an SQS observer on the notification topic."""
+    secret holding the stand-in's key, and an SQS observer on the notification topic.
+
+    The branch tests name fresh buckets, streams and topics, so this stack is widened to any name (the
+    README's documented override); `default_stack` in test_input_validation.py keeps the defaults."""
     stack = deploy(
         emulation,
         REPO / "template.yaml",
         stack_name=unique("pipeline"),
-        # Catalog database names are account-wide; other tests deploy the template with the default.
-        parameter_overrides={"CatalogDatabaseName": unique("pipeline").replace("-", "_")},
+        parameter_overrides={
+            # Catalog database names are account-wide; other tests deploy the template with the default.
+            "CatalogDatabaseName": unique("pipeline").replace("-", "_"),
+            **WIDENED_TO_ANY_NAME,
+        },
         secret_values={"RapidApiKeySecret": rapidapi_standin.api_key},
     )
     observer = SqsObserver(emulation, str(stack.ref("NotificationTopic")))

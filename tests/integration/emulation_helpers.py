@@ -20,6 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "events"
 REFERENCE = REPO / "offline_runtime" / "reference_payloads"
 
+# The parameter overrides that let an execution name any bucket, stream and topic.
+WIDENED_TO_ANY_NAME = {"InputBucketName": "*", "InputStreamName": "*", "InputTopicName": "*"}
+
 # Small enough that a 60 s Wait or a long Retry back-off costs milliseconds.
 TEST_TIME_SCALE = 0.001
 

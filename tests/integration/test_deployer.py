@@ -248,7 +248,16 @@ def test_the_state_machine_has_every_substitution_resolved(emulation, project_st
     assert "${" not in definition
     assert project_stack.attribute("FetchStockDataFunction", "Arn") in definition
     assert project_stack.ref("DataBucket") in definition
-    assert project_stack.ref("StockDataGlueJob") in definition
+    assert project_stack.attribute("NotificationKey", "Arn") in definition
+
+
+def test_the_schedule_gets_a_generated_name_and_targets_the_state_machine(emulation, project_stack) -> None:
+    name = project_stack.ref("ScheduledRunSchedule")
+    assert name.startswith(project_stack.stack_name)
+    schedule = emulation.client("scheduler").get_schedule(Name=name)
+    assert schedule["State"] == "DISABLED"
+    assert schedule["Target"]["Arn"] == project_stack.ref("DataPipelineStateMachine")
+    assert schedule["Target"]["RoleArn"] == project_stack.attribute("ScheduledRunRole", "Arn")
 
 
 def test_functions_get_their_code_layer_environment_and_handler(emulation, project_stack) -> None:

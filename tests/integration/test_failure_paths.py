@@ -204,3 +204,39 @@ def test_a_failing_glue_job_fails_the_run_and_leaves_curated_data_unchanged(pipe
     assert object_versions(emulation, data_bucket, "curated/") == curated_before
     for prefix in ("run-summaries/stock_minute_bars/", "quarantine/stock_minute_bars/fetch_id="):
         assert object_versions(emulation, data_bucket, prefix + result.name) == {}
+
+
+# ---------------------------------------------------------------- an account with too many buckets
+
+
+@contextmanager
+def account_buckets(emulation, count: int):
+    """`count` more buckets with 63-character names, seeded in moto's backend (setup only: creating them
+    one request at a time would take most of a minute), removed afterwards."""
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[emulation.account_id]["aws"]
+    names = [f"seeded-{i:06d}-{unique('b')}".ljust(63, "x") for i in range(count)]
+    for name in names:
+        backend.create_bucket(name, emulation.region)
+    try:
+        yield
+    finally:
+        for name in names:
+            backend.delete_bucket(name)
+
+
+def test_an_account_with_too_many_buckets_fails_by_name_before_writing(pipeline) -> None:
+    # About 50 bytes plus the name per bucket: 2,400 such buckets exceed a state's 256 KiB.
+    execution_input = fresh_input("etl")
+    with account_buckets(pipeline.emulation, 2400):
+        result = pipeline.run(execution_input)
+
+    assert_failed_cleanly(pipeline, result, execution_input, "BucketListTooLargeError")
+    assert result.states_entered()[-4:] == [
+        "ListBuckets",
+        "RecordBucketListTooLarge",
+        "NotifyFailure",
+        "ExecutionFailed",
+    ]
+    assert "exceeding the maximum number of bytes" in result.cause

@@ -1,79 +1,87 @@
-"""Invalid input ends in InvalidInputError naming the field, before anything is fetched or created.
+"""Invalid input ends in InvalidInputError naming field and rule, before anything is fetched or written.
 
-The definition's ValidateInput rejects what it can check (types, emptiness, ranges); the fetch functions
-reject what only they know (a symbol's pattern, a country upstream does not list), through NotifyFailure.
+ValidateExecutionInput checks every field against AWS's naming rules and the stack's bounds; the fetch
+functions refuse only what upstream alone knows (a country Streaming Availability does not list). The
+bounds are checked on a stack deployed with the template's defaults.
 """
 
+import json
+
 import pytest
-from emulation_helpers import bucket_names, resource_names, stream_names, task_failures, unique
+from emulation_helpers import (
+    REPO,
+    Pipeline,
+    SqsObserver,
+    load_event,
+    reference,
+    resource_names,
+    stream_names,
+    subscriptions,
+    unique,
+)
 
-VALIDATION_PATH = ["ApplyInputDefaults", "MergeInputOverDefaults", "ValidateInput"]
+from offline_runtime.deployer import deploy
+from offline_runtime.report import error_message
 
-REJECTED = [
-    pytest.param({"workflow": "batch"}, "RejectWorkflow", "Field 'workflow'", id="workflow-unknown"),
-    pytest.param({"start": "one", "end": 3}, "RejectStart", "Field 'start'", id="start-not-a-number"),
-    pytest.param({"start": 1}, "RejectEnd", "Field 'end'", id="end-missing"),
-    pytest.param({"start": 3, "end": 1}, "RejectRange", "Fields 'start' and 'end'", id="range-reversed"),
-    pytest.param({"workflow": "etl", "symbol": ""}, "RejectSymbol", "Field 'symbol'", id="symbol-empty"),
+REJECTED_PATH = ["ValidateExecutionInput", "ExecutionFailed"]
+
+
+def fresh_names() -> dict[str, str]:
+    """Names that would be created if validation let the input through."""
+    return {
+        "batchBucketName": unique("invalid"),
+        "streamName": unique("invalid"),
+        "topicName": unique("invalid"),
+    }
+
+
+# What a new user tried: each accepted by the emulation before, each refused by AWS.
+REJECTED_FIELDS = [
+    pytest.param({"workflow": "streaming", "streamName": "my stream"}, "streamName", id="stream-space"),
+    pytest.param({"workflow": "streaming", "streamName": "s" * 129}, "streamName", id="stream-129"),
     pytest.param(
-        {"workflow": "streaming", "country": 7}, "RejectCountry", "Field 'country'", id="country-number"
+        {"workflow": "etl", "batchBucketName": "StockData2810"}, "batchBucketName", id="bucket-caps"
     ),
-    pytest.param(
-        {"workflow": "etl", "batchBucketName": ""},
-        "RejectBatchBucketName",
-        "Field 'batchBucketName'",
-        id="bucket-empty",
-    ),
-    pytest.param(
-        {"workflow": "streaming", "streamName": None},
-        "RejectStreamName",
-        "Field 'streamName'",
-        id="stream-null",
-    ),
-    pytest.param(
-        {"workflow": "streaming", "topicName": ["a"]}, "RejectTopicName", "Field 'topicName'", id="topic-list"
-    ),
-    pytest.param(
-        {"workflow": "streaming", "email": "nobody"}, "RejectEmail", "Field 'email'", id="email-no-at"
-    ),
-    pytest.param(
-        {"workflow": "etl", "glueJobName": "SomeOtherJob"},
-        "RejectGlueJobName",
-        "Field 'glueJobName'",
-        id="glue-job-not-the-stacks",
-    ),
+    pytest.param({"workflow": "etl", "batchBucketName": "stock..data"}, "batchBucketName", id="bucket-dots"),
+    pytest.param({"workflow": "etl", "batchBucketName": "10.0.0.1"}, "batchBucketName", id="bucket-ip"),
+    pytest.param({"workflow": "streaming", "email": "@."}, "email", id="email"),
+    pytest.param({"workflow": "streaming", "topicName": "my.topic"}, "topicName", id="topic-dot"),
+    pytest.param({"workflow": "streaming", "topicName": "tópico"}, "topicName", id="topic-non-ascii"),
+    pytest.param({"workflow": "batch"}, "workflow", id="workflow"),
+    pytest.param({"start": 3, "end": 1}, "start' and 'end", id="range"),
+    pytest.param({"workflow": "etl", "symbol": "MS FT"}, "symbol", id="symbol"),
+    pytest.param({"workflow": "streaming", "country": "uae"}, "country", id="country"),
+    pytest.param({"workflow": "etl", "glueJobName": "SomeOtherJob"}, "glueJobName", id="glue-job"),
+    pytest.param({"workflow": "etl", "bucket": "x"}, "bucket", id="unknown-field"),
 ]
 
 
-@pytest.mark.parametrize(("execution_input", "reject_state", "names_field"), REJECTED)
-def test_the_definition_rejects_invalid_input_naming_the_field(
-    pipeline, execution_input, reject_state, names_field
-) -> None:
-    # Names that would be created if validation let the input through.
-    names = {"batchBucketName": unique("invalid"), "streamName": unique("invalid"), "topicName": unique("x")}
-    execution_input = {**names, **execution_input}
-    before = resource_names(pipeline.emulation)
-    result = pipeline.run(execution_input)
-
-    assert (result.status, result.error) == ("FAILED", "InvalidInputError")
-    assert result.cause.startswith(names_field)
-    assert result.states_entered() == [*VALIDATION_PATH, reject_state]
+def assert_refused_before_anything(pipeline: Pipeline, result, before) -> None:
+    assert (result.status, result.error) == ("FAILED", "InvalidInputError"), result.cause
+    assert result.states_entered() == REJECTED_PATH
     assert pipeline.requests("alpha-vantage") == pipeline.requests("streaming-availability") == 0
     assert resource_names(pipeline.emulation) == before
+    # A person's typo, not an operational failure: no notification.
+    assert pipeline.notifications.for_execution(result.execution_arn) == []
 
 
-def test_a_symbol_the_fetch_function_refuses_fails_naming_the_field(pipeline) -> None:
-    bucket = unique("invalid-symbol")
-    result = pipeline.run({"workflow": "etl", "symbol": "NOT A SYMBOL", "batchBucketName": bucket})
+@pytest.mark.parametrize(("given", "field"), REJECTED_FIELDS)
+def test_a_field_breaking_a_rule_is_refused_by_name_before_anything(pipeline, given, field) -> None:
+    before = resource_names(pipeline.emulation)
+    result = pipeline.run({**fresh_names(), **given})
 
-    assert (result.status, result.error) == ("FAILED", "InvalidInputError")
-    assert "field 'symbol'" in result.cause
-    assert result.states_entered()[-3:] == ["FetchStockData", "NotifyFailure", "ExecutionFailed"]
-    assert task_failures(result) == [("FetchStockData", "InvalidInputError")]  # not retried
-    assert pipeline.requests("alpha-vantage") == 0
-    assert bucket not in bucket_names(pipeline.emulation)
-    (notification,) = pipeline.notifications.for_execution(result.execution_arn)
-    assert notification.subject == "Data pipeline execution failed: InvalidInputError"
+    assert_refused_before_anything(pipeline, result, before)
+    # The cause is the Lambda error document, as on AWS; its errorMessage names the field first.
+    assert error_message(result.cause).startswith(f"Field{'s' if ' and ' in field else ''} '{field}'")
+
+
+@pytest.mark.parametrize(("value", "kind"), [([], "array"), (2, "number"), ("etl", "string"), (None, "null")])
+def test_an_input_that_is_not_an_object_gets_the_named_error(pipeline, value, kind) -> None:
+    before = resource_names(pipeline.emulation)
+    result = pipeline.run(json.dumps(value))  # StartExecution accepts any JSON value, as AWS does
+
+    assert_refused_before_anything(pipeline, result, before)
+    assert error_message(result.cause).endswith(f"got a JSON {kind}.")
 
 
 def test_a_country_upstream_does_not_know_fails_naming_the_field(pipeline) -> None:
@@ -87,3 +95,71 @@ def test_a_country_upstream_does_not_know_fails_naming_the_field(pipeline) -> No
     assert stream not in stream_names(pipeline.emulation)
     (notification,) = pipeline.notifications.for_execution(result.execution_arn)
     assert notification.subject == "Data pipeline execution failed: InvalidInputError"
+
+
+# ---------------------------------------------------------------- the stack's bounds, as deployed by default
+
+
+@pytest.fixture(scope="module")
+def default_stack(emulation, rapidapi_standin) -> Pipeline:
+    """template.yaml with its defaults but for account-wide names (Glue job, catalog database)."""
+    name = unique("defaults")
+    stack = deploy(
+        emulation,
+        REPO / "template.yaml",
+        stack_name=name,
+        parameter_overrides={"GlueJobName": name, "CatalogDatabaseName": name.replace("-", "_")},
+        secret_values={"RapidApiKeySecret": rapidapi_standin.api_key},
+    )
+    observer = SqsObserver(emulation, str(stack.ref("NotificationTopic")))
+    return Pipeline(emulation, stack, rapidapi_standin, observer).fresh()
+
+
+@pytest.mark.parametrize(
+    ("field", "parameter"),
+    [
+        ("batchBucketName", "InputBucketName"),
+        ("streamName", "InputStreamName"),
+        ("topicName", "InputTopicName"),
+    ],
+)
+def test_a_resource_outside_the_stacks_bounds_is_refused(default_stack, field, parameter) -> None:
+    pipeline = default_stack.fresh()
+    before = resource_names(pipeline.emulation)
+    outside = {
+        "batchBucketName": unique("outside"),
+        "streamName": unique("outside"),
+        "topicName": unique("x"),
+    }
+    result = pipeline.run(
+        {"workflow": "streaming" if field != "batchBucketName" else "etl", field: outside[field]}
+    )
+
+    assert_refused_before_anything(pipeline, result, before)
+    assert f"Field '{field}': '{outside[field]}' is not a name this stack may write" in error_message(
+        result.cause
+    )
+    assert parameter in result.cause
+
+
+def test_someone_elses_topic_and_address_are_refused_by_default(default_stack) -> None:
+    # The confused deputy the default `*` allowed: subscribing an outside address to any topic.
+    pipeline = default_stack.fresh()
+    other = pipeline.emulation.client("sns").create_topic(Name=unique("not-the-stacks"))["TopicArn"]
+    result = pipeline.run(
+        {"workflow": "streaming", "topicName": other.rsplit(":", 1)[1], "email": "outsider@example.net"}
+    )
+    assert (result.status, result.error) == ("FAILED", "InvalidInputError")
+    assert subscriptions(pipeline.emulation, other) == []
+
+
+def test_the_original_input_runs_unchanged_within_the_default_bounds(default_stack) -> None:
+    pipeline = default_stack.fresh()
+    original = reference("original_workflow_input.json")
+    assert load_event("execution_original.json") == original
+    # The default bounds hold the original's names; only its Glue job name is this stack's own here.
+    result = pipeline.run({**original, "glueJobName": pipeline.glue_job, "workflow": "streaming"})
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.output["streamName"] == original["streamName"]
+    assert result.output["topicArn"] == pipeline.topic_arn_for(original["topicName"])

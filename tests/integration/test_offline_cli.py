@@ -56,7 +56,7 @@ def test_the_default_run_completes_both_workflows_with_their_summary() -> None:
     assert "running the Glue script on local Spark" in output
     summary = summary_of(output)
     assert field(summary, "path") == ["etl", "streaming"]
-    assert [int(n) for n in field(summary, "states entered")] == [15, 23]
+    assert [int(n) for n in field(summary, "states entered")] == [11, 15]
     assert re.search(
         r"^ +100 rows in \d+ Parquet files? \(rows counted with DuckDB\)$", summary, re.MULTILINE
     )
@@ -94,6 +94,23 @@ def test_a_fault_that_fails_the_workflow_exits_non_zero_naming_the_error() -> No
     assert "Subject: Data pipeline execution failed: UpstreamAuthError" in summary
     assert field(summary, "S3") == ["nothing written (the execution failed before naming its raw object)"]
     assert completed.stdout.rstrip().endswith("0 of 1 executions succeeded.")
+
+
+def test_inputs_that_are_not_objects_or_break_a_rule_are_refused_by_name(tmp_path) -> None:
+    not_an_object = tmp_path / "string.json"
+    not_an_object.write_text('"etl"')
+    bad_stream = tmp_path / "stream.json"
+    bad_stream.write_text(json.dumps({"workflow": "streaming", "streamName": "my stream"}))
+    completed = offline("run", "--input", str(not_an_object), "--input", str(bad_stream))
+
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    summary = summary_of(completed.stdout)
+    assert field(summary, "failed at") == ["ValidateExecutionInput"] * 2
+    assert field(summary, "error") == ["InvalidInputError"] * 2
+    causes = field(summary, "cause")
+    assert causes[0].endswith("got a JSON string.")
+    assert causes[1].startswith("Field 'streamName': 'my stream' breaks the Kinesis stream-name rule")
+    assert field(summary, "states entered") == ["2", "2"]
 
 
 def test_a_transient_fault_is_retried_and_shown() -> None:

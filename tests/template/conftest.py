@@ -1,4 +1,5 @@
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,3 +33,82 @@ def definition_text(state_machine: dict[str, Any]) -> str:
 @pytest.fixture(scope="session")
 def definition(definition_text: str) -> dict[str, Any]:
     return json.loads(definition_text)
+
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def translated(template: dict[str, Any], monkeypatch_session: pytest.MonkeyPatch) -> dict[str, Any]:
+    """template.yaml as the SAM translator (the one `sam deploy` runs) expands it, with local artifact paths
+    replaced by S3 URIs as `sam package` does."""
+    import copy
+
+    from samtranslator.translator.transform import transform
+
+    packaged = copy.deepcopy(template)
+    for resource in packaged["Resources"].values():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri", "DefinitionUri"):
+            if isinstance(properties.get(key), str):
+                properties[key] = f"s3://artifacts/{properties[key]}"
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    monkeypatch_session.setenv("AWS_DEFAULT_REGION", REGION)
+    return dict(transform(packaged, {}, NoManagedPolicies()))
+
+
+@pytest.fixture(scope="session")
+def monkeypatch_session() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def resolve_resources(translated: dict[str, Any], overrides: dict[str, str] | None = None) -> dict[str, Any]:
+    """Every resource's properties with parameters, conditions and intrinsics evaluated as CloudFormation
+    would; a resource stands for itself as `<LogicalId>` (Ref) or an ARN of its type (Fn::GetAtt)."""
+    from offline_runtime.cfn_template import Resolver, parameter_values
+
+    resources = translated["Resources"]
+    arn_formats = {
+        "AWS::S3::Bucket": "arn:aws:s3:::{ref}",
+        "AWS::Kinesis::Stream": f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{{ref}}",
+        "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{{ref}}",
+        "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{{ref}}",
+        "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{{ref}}",
+    }
+    refs = {
+        "AWS::SNS::Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{{ref}}",
+        "AWS::StepFunctions::StateMachine": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{{ref}}",
+    }
+
+    def ref(logical_id: str) -> str:
+        return refs.get(resources[logical_id]["Type"], "{ref}").format(ref=f"<{logical_id}>")
+
+    def attribute(logical_id: str, name: str) -> str:
+        if name in ("Arn",) and resources[logical_id]["Type"] in arn_formats:
+            return arn_formats[resources[logical_id]["Type"]].format(ref=f"<{logical_id}>")
+        return f"<{logical_id}.{name}>"
+
+    resolver = Resolver(
+        translated,
+        parameters=parameter_values(translated, overrides or {}),
+        pseudo_parameters={
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::StackName": "stack",
+            "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/stack/id",
+            "AWS::URLSuffix": "amazonaws.com",
+        },
+        resource_ref=ref,
+        resource_attribute=attribute,
+    )
+    return {
+        logical_id: {**resource, "Properties": resolver.resolve(resource.get("Properties", {}), logical_id)}
+        for logical_id, resource in resources.items()
+        if "Condition" not in resource or resolver.condition(resource["Condition"])
+    }

@@ -67,8 +67,25 @@ def test_every_task_has_timeout_retry_with_jitter_and_catch(definition):
         assert last_catch["ErrorEquals"] == ["States.ALL"], name
         expected = "ExecutionFailed" if name == "NotifyFailure" else "NotifyFailure"
         assert last_catch["Next"] == expected, name
+        # The failure path needs only {Error, Cause}; "$" works whatever the state's input is.
         if name != "NotifyFailure":
-            assert last_catch["ResultPath"] == "$.failure", name
+            assert all(c["ResultPath"] in ("$", None) for c in state["Catch"]), name
+
+
+def test_every_failure_reaches_notify_failure_as_error_and_cause(definition):
+    states = definition["States"]
+    into_failure = [
+        (name, catcher)
+        for name, state in iter_states(definition)
+        for catcher in state.get("Catch", [])
+        if catcher["Next"] in ("NotifyFailure", "ExecutionFailed") and name != "NotifyFailure"
+    ]
+    assert all(catcher["ResultPath"] == "$" for _, catcher in into_failure)
+    recorders = [s for s in states.values() if s.get("Next") == "NotifyFailure" and s["Type"] == "Pass"]
+    assert len(recorders) == 2
+    for recorder in recorders:
+        assert "ResultPath" not in recorder and set(recorder["Parameters"]) == {"Error", "Cause.$"}
+        assert recorder["Parameters"]["Error"].endswith("Error")
 
 
 def test_authentication_and_input_errors_are_not_retried(definition):
@@ -82,8 +99,10 @@ def test_lambda_tasks_retry_rate_limits_and_outages(definition):
     lambda_tasks = [
         s for _, s in iter_states(definition) if s.get("Resource") == "arn:aws:states:::lambda:invoke"
     ]
-    assert len(lambda_tasks) == 2
+    assert len(lambda_tasks) == 3
     for state in lambda_tasks:
+        if state["Parameters"]["FunctionName"] == "${ValidateExecutionInputFunctionArn}":
+            continue
         retried = {error for retrier in state["Retry"] for error in retrier["ErrorEquals"]}
         assert {
             "UpstreamRateLimitError",
@@ -96,27 +115,43 @@ def test_failure_path_notifies_then_fails_with_original_error(definition):
     notify = definition["States"]["NotifyFailure"]
     assert notify["Resource"] == "arn:aws:states:::aws-sdk:sns:publish"
     assert notify["Parameters"]["TopicArn"] == "${NotificationTopicArn}"
-    assert "$.failure.Error" in notify["Parameters"]["Message.$"]
-    assert "$.failure.Cause" in notify["Parameters"]["Message.$"]
+    assert "$.Error" in notify["Parameters"]["Message.$"]
+    assert "$.Cause" in notify["Parameters"]["Message.$"]
+    assert notify["ResultPath"] is None
     failed = definition["States"]["ExecutionFailed"]
-    assert failed == {"Type": "Fail", "ErrorPath": "$.failure.Error", "CausePath": "$.failure.Cause"}
+    assert failed == {"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"}
 
 
-def test_input_rejections_are_named_and_name_their_field(definition):
-    rejections = {name: s for name, s in iter_states(definition) if name.startswith("Reject")}
-    assert len(rejections) >= 10
-    for state in rejections.values():
-        assert state["Type"] == "Fail"
-        assert state["Error"] == "InvalidInputError"
-        assert re.search(r"Fields? '\w+'", state["Cause"]), state["Cause"]
+def test_the_input_is_validated_first_whatever_json_value_it_is(definition):
+    first = definition["States"][definition["StartAt"]]
+    assert first["Resource"] == "arn:aws:states:::lambda:invoke"
+    assert first["Parameters"]["FunctionName"] == "${ValidateExecutionInputFunctionArn}"
+    # The input goes in whole and is replaced by the validated request: nothing reads the raw input after.
+    assert first["Parameters"]["Payload"]["input.$"] == "$"
+    assert first["ResultPath"] == "$" and "InputPath" not in first
+    assert first["Catch"][0] == {
+        "ErrorEquals": ["InvalidInputError"],
+        "ResultPath": "$",
+        "Next": "ExecutionFailed",
+    }
+    input_reads = re.findall(r"\$\.request\.(\w+)", json.dumps(definition))
+    assert input_reads and "$.given" not in json.dumps(definition)
+
+
+def test_no_state_before_the_validator_writes_or_fetches(definition):
+    assert definition["StartAt"] == "ValidateExecutionInput"
+
+
+def test_the_definition_is_as_small_as_the_workflow(definition):
+    assert len(definition["States"]) <= 40
 
 
 def test_glue_job_is_awaited_and_pointed_at_this_executions_object(definition):
     glue = definition["States"]["RunStockDataGlueJob"]
     assert glue["Resource"] == "arn:aws:states:::glue:startJobRun.sync"
     arguments = glue["Parameters"]["Arguments"]
-    assert "$.rawObject.key" in arguments["--raw_paths.$"]
-    key = definition["States"]["NameRawObject"]["Parameters"]["key.$"]
+    assert "$.etl.rawObjectKey" in arguments["--raw_paths.$"]
+    key = definition["States"]["FetchStockData"]["ResultSelector"]["rawObjectKey.$"]
     assert "$$.Execution.Name" in key and "symbol=" in key
 
 
@@ -126,7 +161,7 @@ def test_no_fixed_waits_longer_than_a_poll(definition):
 
 
 def test_user_named_language_features_appear(definition_text, definition):
-    for intrinsic in ("MathRandom", "Format", "StringToJson", "JsonToString", "ArrayContains", "JsonMerge"):
+    for intrinsic in ("MathRandom", "Format", "StringToJson", "JsonToString", "ArrayContains"):
         assert f"States.{intrinsic}(" in definition_text, intrinsic
     used = {field for _, state in iter_states(definition) for field in state}
     assert {"InputPath", "Parameters", "ResultPath", "ResultSelector"} <= used

@@ -16,7 +16,11 @@ def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str
 def test_runtime_is_stated_once_and_the_layer_builds_for_it(template):
     assert template["Globals"]["Function"]["Runtime"] == RUNTIME
     functions = resources_of_type(template, "AWS::Serverless::Function")
-    assert set(functions) == {"FetchStockDataFunction", "FetchSubscriptionDataFunction"}
+    assert set(functions) == {
+        "ValidateExecutionInputFunction",
+        "FetchStockDataFunction",
+        "FetchSubscriptionDataFunction",
+    }
     assert all("Runtime" not in f["Properties"] for f in functions.values())
     layer = template["Resources"]["RequestsLayer"]
     assert layer["Metadata"]["BuildMethod"] == RUNTIME
@@ -24,17 +28,29 @@ def test_runtime_is_stated_once_and_the_layer_builds_for_it(template):
     assert layer["Properties"]["ContentUri"] == "layers/requests/"
 
 
-def test_functions_share_the_layer_and_read_only_their_secret(template):
+def test_functions_share_the_layer_and_only_the_fetch_functions_know_the_secret(template):
     assert template["Globals"]["Function"]["Layers"] == [{"Ref": "RequestsLayer"}]
-    env = template["Globals"]["Function"]["Environment"]["Variables"]
-    assert env["RAPIDAPI_KEY_SECRET_ARN"] == {"Ref": "RapidApiKeySecret"}
+    assert "RAPIDAPI_KEY_SECRET_ARN" not in template["Globals"]["Function"]["Environment"]["Variables"]
     assert template["Globals"]["Function"]["Tracing"] == "Active"
-    for function in resources_of_type(template, "AWS::Serverless::Function").values():
-        policies = function["Properties"]["Policies"]
-        assert policies == [
-            {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "RapidApiKeySecret"}}}
-        ]
-        assert function["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+    for name, function in resources_of_type(template, "AWS::Serverless::Function").items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["POWERTOOLS_SERVICE_NAME"]
+        if name.startswith("Fetch"):
+            assert variables["RAPIDAPI_KEY_SECRET_ARN"] == {"Ref": "RapidApiKeySecret"}
+            assert function["Properties"]["Policies"] == [
+                {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "RapidApiKeySecret"}}}
+            ]
+        else:
+            assert "RAPIDAPI_KEY_SECRET_ARN" not in variables and "Policies" not in function["Properties"]
+
+
+def test_the_validator_gets_every_bound_the_schema_reads(template):
+    from execution_input import StackBounds
+
+    variables = template["Resources"]["ValidateExecutionInputFunction"]["Properties"]["Environment"][
+        "Variables"
+    ]
+    assert set(StackBounds.ENVIRONMENT.values()) <= set(variables)
 
 
 def test_every_function_has_a_ready_made_event(template, repo):
@@ -105,9 +121,10 @@ def test_state_machine_is_standard_logged_without_data_and_traced(state_machine)
     assert state_machine["Tracing"] == {"Enabled": True}
 
 
-def test_schedule_exists_and_is_disabled_by_default(template, state_machine):
-    schedule = state_machine["Events"]["ScheduledRun"]
-    assert schedule["Properties"]["State"] == {"Ref": "ScheduleState"}
+def test_schedule_exists_and_is_disabled_by_default(template):
+    schedule = template["Resources"]["ScheduledRunSchedule"]["Properties"]
+    assert schedule["State"] == {"Ref": "ScheduleState"}
+    assert schedule["Target"]["Arn"] == {"Ref": "DataPipelineStateMachine"}
     assert template["Parameters"]["ScheduleState"]["Default"] == "DISABLED"
 
 

@@ -139,3 +139,10 @@ def metric_names(lines: list[dict[str, Any]]) -> set[str]:
         for directive in line.get("_aws", {}).get("CloudWatchMetrics", [])
         for metric in directive["Metrics"]
     }
+
+
+@pytest.fixture(scope="session")
+def template_parameters() -> dict[str, Any]:
+    from samcli.yamlhelper import yaml_parse
+
+    return dict(yaml_parse((REPO / "template.yaml").read_text())["Parameters"])

@@ -14,7 +14,7 @@ from rapidapi import (
     UpstreamRateLimitError,
     UpstreamUnavailableError,
 )
-from tests.unit.conftest import SERVICE, emitted, load_handler, metric_names
+from tests.unit.conftest import REPO, SERVICE, emitted, load_handler, metric_names
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -82,8 +82,11 @@ def test_other_intervals_read_their_own_series(stock_handler, context, standin):
     ("event", "message"),
     [
         ({}, "field 'symbol': Field required, expected 1-10 characters of A-Z"),
-        ({"symbol": "not a symbol!"}, "field 'symbol': String should match pattern"),
-        ({"symbol": "ABCDEFGHIJK"}, "field 'symbol'.*expected 1-10 characters"),
+        ({"symbol": "not a symbol!"}, "field 'symbol': 'NOT A SYMBOL!' breaks the stock-symbol rule"),
+        (
+            {"symbol": "ABCDEFGHIJK"},
+            "field 'symbol': 'ABCDEFGHIJK' breaks the stock-symbol rule: 1-10 characters",
+        ),
         ({"symbol": 42}, "field 'symbol': Input should be a valid string"),
         ({"symbol": "MSFT", "interval": "2min"}, "field 'interval'.*got '2min'.*expected one of 1min, 5min"),
         ({"symbol": "MSFT", "executionId": 7}, "field 'executionId'"),
@@ -292,3 +295,32 @@ def test_logs_and_metrics_carry_no_key_but_the_correlation_id(
     assert bars["BarsFetched"] == [100.0] and bars["service"] == SERVICE
     error_metric = next(line for line in lines if "UpstreamErrors" in line)
     assert (error_metric["Api"], error_metric["ErrorKind"]) == ("alpha-vantage", "RateLimit")
+
+
+def test_an_answer_for_another_symbol_names_nothing(stock_handler, context, standin, reference):
+    body = reference("alpha_vantage_intraday_compact.json")
+    body["Meta Data"]["2. Symbol"] = "../AAPL"  # the echoed symbol would become part of the raw object's key
+    standin.script("alpha-vantage", ScriptedResponse(body=body))
+    with pytest.raises(
+        InvalidUpstreamResponseError, match=r"for symbol '\.\./AAPL', not the requested 'MSFT'"
+    ):
+        stock_handler.lambda_handler(EVENT, context)
+
+
+@pytest.mark.parametrize("placeholder", ["YOUR_KEY", "your_key ", "<your RapidAPI key>"])
+def test_a_placeholder_in_the_secret_says_how_to_set_the_key(aws, standin, context, monkeypatch, placeholder):
+    arn = aws.create_secret(Name="rapidapi-key", SecretString=placeholder)["ARN"]
+    monkeypatch.setenv("RAPIDAPI_KEY_SECRET_ARN", arn)
+    with pytest.raises(RapidApiKeyNotSetError, match=r"holds the placeholder .*put-secret-value"):
+        load_handler("fetch_stock_data").lambda_handler(EVENT, context)
+    assert standin.requests == []
+
+
+def test_the_placeholder_recognised_is_the_one_the_stack_output_shows():
+    from samcli.yamlhelper import yaml_parse
+
+    from rapidapi.client import KEY_PLACEHOLDER
+
+    outputs = yaml_parse((REPO / "template.yaml").read_text())["Outputs"]
+    command = outputs["SetRapidApiKeyCommand"]["Value"]["Fn::Sub"]
+    assert command.endswith(f"--secret-string {KEY_PLACEHOLDER}")

@@ -27,6 +27,8 @@ metrics = Metrics()
 
 KEY_SECRET_ENV = "RAPIDAPI_KEY_SECRET_ARN"
 KEY_CACHE_SECONDS = 300
+# The stack output SetRapidApiKeyCommand says "--secret-string YOUR_KEY"; pasted unchanged, it is no key.
+KEY_PLACEHOLDER = "YOUR_KEY"
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,17 @@ def read_api_key() -> str:
         raise
     if not isinstance(key, str) or not key.strip():
         raise RapidApiKeyNotSetError(f"Secret {secret_id} is empty; {how_to_set}")
+    if is_placeholder(key):
+        raise RapidApiKeyNotSetError(
+            f"Secret {secret_id} holds the placeholder {key.strip()[:20]!r}, not a RapidAPI key; {how_to_set}"
+        )
     return key.strip()
+
+
+def is_placeholder(key: str) -> bool:
+    """The command's placeholder, or one in angle brackets such as <your RapidAPI key>."""
+    text = key.strip()
+    return text.upper() == KEY_PLACEHOLDER or (text.startswith("<") and text.endswith(">"))
 
 
 def record_upstream_error(api: RapidApi, error: UpstreamError) -> UpstreamError:

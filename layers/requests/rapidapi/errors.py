@@ -1,8 +1,16 @@
 """Errors the state machine routes on: Lambda reports the exception's class name as the error name."""
 
+from execution_input.errors import InvalidInputError
 
-class InvalidInputError(ValueError):
-    """The event (or a value it names, such as an unknown country) is not acceptable."""
+__all__ = [
+    "InvalidInputError",
+    "InvalidUpstreamResponseError",
+    "RapidApiKeyNotSetError",
+    "UpstreamAuthError",
+    "UpstreamError",
+    "UpstreamRateLimitError",
+    "UpstreamUnavailableError",
+]
 
 
 class RapidApiKeyNotSetError(RuntimeError):

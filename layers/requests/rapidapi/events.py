@@ -24,6 +24,8 @@ def parse_event(model: type[Model], event: Any) -> Model:
 
 def _describe(model: type[BaseModel], issue: Any) -> str:
     name = ".".join(str(part) for part in issue["loc"]) or "(event)"
+    if issue["type"] == "value_error":  # a rule of execution_input's, which says what it expects
+        return f"field '{name}': {str(issue['msg']).removeprefix('Value error, ')}"
     text = f"field '{name}': {issue['msg']}"
     if issue["type"] != "missing":  # for a missing field the input is the whole event
         text += f" (got {issue['input']!r:.80})"

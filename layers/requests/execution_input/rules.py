@@ -1,0 +1,131 @@
+"""AWS's naming rules for what an execution input names, and this project's own formats: the one owner.
+
+The template's AllowedPatterns and the Glue job's symbol rule are copies of these, tested against them.
+Each rule says what it accepts in words, for the error a person reads.
+"""
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """A name's rule: a full-match pattern, extra checks a pattern cannot say plainly, and the words."""
+
+    what: str
+    pattern: str
+    description: str
+    extra_checks: tuple[Callable[[str], str | None], ...] = ()
+
+    def problem(self, value: str) -> str | None:
+        """Why `value` breaks the rule (one sentence), or None when it follows it."""
+        if not re.fullmatch(self.pattern, value):
+            return f"breaks the {self.what} rule: {self.description}"
+        for check in self.extra_checks:
+            if (reason := check(value)) is not None:
+                return f"breaks the {self.what} rule: {reason}"
+        return None
+
+
+def _no_adjacent_periods(name: str) -> str | None:
+    return "no two adjacent periods" if ".." in name else None
+
+
+def _not_an_ip_address(name: str) -> str | None:
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        return None
+    return "not formatted as an IP address"
+
+
+# S3 reserves these for its own features (access point aliases, Object Lambda, Multi-Region Access Points,
+# directory buckets, table buckets, documentation examples).
+S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def _no_reserved_affix(name: str) -> str | None:
+    for prefix in S3_RESERVED_PREFIXES:
+        if name.startswith(prefix):
+            return f"must not start with the reserved prefix '{prefix}'"
+    for suffix in S3_RESERVED_SUFFIXES:
+        if name.endswith(suffix):
+            return f"must not end with the reserved suffix '{suffix}'"
+    return None
+
+
+# Amazon S3 general purpose bucket naming rules.
+BUCKET_NAME = NameRule(
+    what="S3 bucket-name",
+    pattern=r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
+    description=(
+        "3-63 characters of lower-case letters, digits, '.' and '-', beginning and ending with a letter"
+        " or digit, no two adjacent periods, not an IP address, no reserved prefix (xn--, sthree-,"
+        " amzn-s3-demo-) or suffix (-s3alias, --ol-s3, .mrap, --x-s3, --table-s3)"
+    ),
+    extra_checks=(_no_adjacent_periods, _not_an_ip_address, _no_reserved_affix),
+)
+# Kinesis Data Streams StreamName (botocore: pattern [a-zA-Z0-9_.-]+, length 1-128).
+STREAM_NAME = NameRule(
+    what="Kinesis stream-name",
+    pattern=r"[a-zA-Z0-9_.-]{1,128}",
+    description="1-128 characters of letters, digits, '_', '.' and '-'",
+)
+# SNS CreateTopic Name for a standard topic (FIFO topics, ending in .fifo, need a MessageGroupId).
+TOPIC_NAME = NameRule(
+    what="SNS topic-name",
+    pattern=r"[A-Za-z0-9_-]{1,256}",
+    description="1-256 characters of ASCII letters, digits, '_' and '-' (a standard topic, not .fifo)",
+)
+_EMAIL_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_DOMAIN_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL = NameRule(
+    what="e-mail address",
+    pattern=rf"(?=.{{3,254}}$){_EMAIL_LOCAL}@(?:{_DOMAIN_LABEL}\.)+[A-Za-z]{{2,63}}",
+    description=(
+        "local-part@domain with a dotted domain ending in a top-level domain of letters, such as"
+        " subscriber@example.com, at most 254 characters"
+    ),
+)
+# The ticker as it names S3 partitions (symbol=MSFT): upper case after normalising.
+SYMBOL = NameRule(
+    what="stock-symbol",
+    pattern=r"[A-Z0-9][A-Z0-9.-]{0,9}",
+    description="1-10 characters of A-Z, 0-9, '.' and '-', beginning with a letter or digit, such as MSFT",
+)
+# ISO 3166-1 alpha-2, lower case after normalising, as Streaming Availability names countries.
+COUNTRY = NameRule(
+    what="country-code",
+    pattern=r"[a-z]{2}",
+    description="two letters (ISO 3166-1 alpha-2), such as ae",
+)
+
+# The bounds States.MathRandom takes: Java integers.
+MATH_RANDOM_MIN = -(2**31)
+MATH_RANDOM_MAX = 2**31 - 1
+
+# Template parameters that copy a rule. An input-named resource parameter also takes "*" (any name) or
+# "" (none besides the stack's own).
+TEMPLATE_PARAMETER_RULES: dict[str, NameRule] = {
+    "StockSymbol": SYMBOL,
+    "CountryCode": COUNTRY,
+}
+INPUT_NAMED_RESOURCE_PARAMETERS: dict[str, NameRule] = {
+    "InputBucketName": BUCKET_NAME,
+    "InputStreamName": STREAM_NAME,
+    "InputTopicName": TOPIC_NAME,
+}
+ANY_NAME = "*"
+
+
+def template_allowed_pattern(parameter: str) -> str:
+    """The AllowedPattern the template must give `parameter`: the rule's pattern, anchored."""
+    if parameter in TEMPLATE_PARAMETER_RULES:
+        return f"^{TEMPLATE_PARAMETER_RULES[parameter].pattern}$"
+    if parameter == "NotificationEmail":
+        return f"^$|^{EMAIL.pattern}$"
+    rule = INPUT_NAMED_RESOURCE_PARAMETERS[parameter]
+    return rf"^$|^\{ANY_NAME}$|^{rule.pattern}$"

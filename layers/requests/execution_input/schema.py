@@ -1,0 +1,274 @@
+"""The execution input: its fields, the stack's defaults, AWS's rules and the stack's IAM bounds.
+
+`validate_execution_input` runs first in every execution (ValidateExecutionInputFunction), before anything
+is fetched or written, and returns the complete request the state machine works from.
+"""
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from execution_input.errors import InvalidInputError
+from execution_input.rules import (
+    ANY_NAME,
+    BUCKET_NAME,
+    COUNTRY,
+    EMAIL,
+    MATH_RANDOM_MAX,
+    MATH_RANDOM_MIN,
+    STREAM_NAME,
+    SYMBOL,
+    TOPIC_NAME,
+    NameRule,
+)
+
+
+@dataclass(frozen=True)
+class StackBounds:
+    """The stack's defaults for fields an input leaves out, and the names beyond its own it may write."""
+
+    default_symbol: str
+    default_country: str
+    data_bucket_name: str
+    subscription_stream_name: str
+    notification_topic_name: str
+    notification_email: str
+    glue_job_name: str
+    # One extra name per kind ("" for none, "*" for any), as the template's Input*Name parameters say.
+    input_bucket_name: str = ""
+    input_stream_name: str = ""
+    input_topic_name: str = ""
+
+    # The environment variables the template gives ValidateExecutionInputFunction.
+    ENVIRONMENT: ClassVar[dict[str, str]] = {
+        "default_symbol": "DEFAULT_SYMBOL",
+        "default_country": "DEFAULT_COUNTRY",
+        "data_bucket_name": "DATA_BUCKET_NAME",
+        "subscription_stream_name": "SUBSCRIPTION_STREAM_NAME",
+        "notification_topic_name": "NOTIFICATION_TOPIC_NAME",
+        "notification_email": "NOTIFICATION_EMAIL",
+        "glue_job_name": "GLUE_JOB_NAME",
+        "input_bucket_name": "INPUT_BUCKET_NAME",
+        "input_stream_name": "INPUT_STREAM_NAME",
+        "input_topic_name": "INPUT_TOPIC_NAME",
+    }
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> "StackBounds":
+        missing = [name for name in cls.ENVIRONMENT.values() if name not in environ]
+        if missing:
+            raise RuntimeError(f"Environment variables not set: {', '.join(missing)}")
+        return cls(**{field: environ[name] for field, name in cls.ENVIRONMENT.items()})
+
+
+class ExecutionRequest(BaseModel):
+    """The request every later state reads: each field present, valid and within the stack's bounds."""
+
+    workflow: Literal["etl", "streaming"] | None
+    start: int | float | None
+    end: int | float | None
+    symbol: str
+    country: str
+    batchBucketName: str
+    streamName: str
+    topicName: str
+    email: str
+    glueJobName: str
+
+
+def _name_checker(rule: NameRule) -> Any:
+    def check(value: str) -> str:
+        if (problem := rule.problem(value)) is not None:
+            raise ValueError(f"{value!r:.80} {problem}")
+        return value
+
+    return check
+
+
+# The input fields that name AWS resources, and each one's naming rule.
+_RESOURCE_NAME_RULES = {"batchBucketName": BUCKET_NAME, "streamName": STREAM_NAME, "topicName": TOPIC_NAME}
+
+
+class _ExecutionInput(BaseModel):
+    """What an execution input may hold; every field optional, none other allowed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    workflow: Literal["etl", "streaming"] | None = Field(
+        None, description='"etl" or "streaming"; leave it out to choose by States.MathRandom(start, end)'
+    )
+    start: Any = None
+    end: Any = None
+    symbol: str | None = None
+    country: str | None = None
+    batchBucketName: str | None = None
+    streamName: str | None = None
+    topicName: str | None = None
+    email: str | None = None
+    glueJobName: str | None = None
+
+    @field_validator("symbol")
+    @classmethod
+    def _symbol(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_symbol(value)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_country(value)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _number(cls, value: Any) -> int | float | None:
+        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+            return value
+        raise ValueError(f"must be a number, got {_json_type(value)} {value!r:.60}")
+
+    @field_validator(*_RESOURCE_NAME_RULES)
+    @classmethod
+    def _resource_name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        rule = _RESOURCE_NAME_RULES[str(info.field_name)]
+        return None if value is None else _name_checker(rule)(value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return value  # "" subscribes nobody
+        return _name_checker(EMAIL)(value)
+
+
+def normalise_symbol(value: str) -> str:
+    """The symbol in upper case, or ValueError naming the rule."""
+    return _name_checker(SYMBOL)(value.upper())
+
+
+def normalise_country(value: str) -> str:
+    """The country code in lower case, or ValueError naming the rule."""
+    return _name_checker(COUNTRY)(value.lower())
+
+
+def math_random_bound(value: float) -> int:
+    """A bound as States.MathRandom uses it: rounded half up to an integer (Java's Math.round)."""
+    return math.floor(value + 0.5)
+
+
+def _json_type(value: Any) -> str:
+    for python_type, name in ((bool, "boolean"), (str, "string"), (int, "number"), (float, "number")):
+        if isinstance(value, python_type):
+            return name
+    if isinstance(value, list):
+        return "array"
+    return "null" if value is None else type(value).__name__
+
+
+def _describe(error: ValidationError) -> list[str]:
+    problems = []
+    for issue in error.errors(include_url=False):
+        location = ".".join(str(part) for part in issue["loc"])
+        if issue["type"] == "extra_forbidden":
+            fields = ", ".join(_ExecutionInput.model_fields)
+            problems.append(f"Field '{location}' is not an input field (fields: {fields})")
+            continue
+        message = str(issue["msg"]).removeprefix("Value error, ")
+        if issue["type"] in ("string_type", "int_type", "float_type", "literal_error"):
+            message = f"{message}, got {_json_type(issue['input'])} {issue['input']!r:.60}"
+        field = _ExecutionInput.model_fields.get(location)
+        if issue["type"] == "literal_error" and field is not None and field.description:
+            message = f"must be {field.description}, got {issue['input']!r:.60}"
+        problems.append(f"Field '{location}': {message}")
+    return problems
+
+
+def _bound(field: str, value: str, own: str, extra: str, parameter: str) -> str | None:
+    if value in (own, extra) or extra == ANY_NAME:
+        return None
+    allowed = f"the stack's own {own!r}" + (f" or {extra!r}" if extra else "")
+    return (
+        f"Field '{field}': {value!r} is not a name this stack may write; it allows {allowed}"
+        f" (widen with the template parameter {parameter})"
+    )
+
+
+def _range_problems(request: _ExecutionInput) -> list[str]:
+    if request.workflow is not None:
+        return []
+    problems = [
+        f"Field '{name}': must be a number without 'workflow': States.MathRandom(start, end) picks the"
+        " workflow (1 = ETL)"
+        for name in ("start", "end")
+        if getattr(request, name) is None
+    ]
+    if problems:
+        return problems
+    assert request.start is not None and request.end is not None
+    start, end = math_random_bound(request.start), math_random_bound(request.end)
+    if not (MATH_RANDOM_MIN <= start < end <= MATH_RANDOM_MAX):
+        return [
+            f"Fields 'start' and 'end': must satisfy start < end once rounded to integers, both within"
+            f" {MATH_RANDOM_MIN}..{MATH_RANDOM_MAX} (got {request.start!r}, {request.end!r})"
+        ]
+    return []
+
+
+def validate_execution_input(raw: Any, bounds: StackBounds) -> ExecutionRequest:
+    """The complete request for `raw`, or InvalidInputError naming each field and the rule it breaks."""
+    if not isinstance(raw, dict):
+        raise InvalidInputError(
+            f'The execution input must be a JSON object such as {{"workflow": "etl"}}, got a JSON'
+            f" {_json_type(raw)}."
+        )
+    try:
+        given = _ExecutionInput.model_validate(raw)
+    except ValidationError as error:
+        raise InvalidInputError("; ".join(_describe(error)) + ".") from None
+
+    problems = _range_problems(given)
+    request = ExecutionRequest(
+        workflow=given.workflow,
+        start=given.start,
+        end=given.end,
+        symbol=given.symbol or bounds.default_symbol,
+        country=given.country or bounds.default_country,
+        batchBucketName=given.batchBucketName or bounds.data_bucket_name,
+        streamName=given.streamName or bounds.subscription_stream_name,
+        topicName=given.topicName or bounds.notification_topic_name,
+        email=bounds.notification_email if given.email is None else given.email,
+        glueJobName=given.glueJobName or bounds.glue_job_name,
+    )
+    for problem in (
+        _bound(
+            "batchBucketName",
+            request.batchBucketName,
+            bounds.data_bucket_name,
+            bounds.input_bucket_name,
+            "InputBucketName",
+        ),
+        _bound(
+            "streamName",
+            request.streamName,
+            bounds.subscription_stream_name,
+            bounds.input_stream_name,
+            "InputStreamName",
+        ),
+        _bound(
+            "topicName",
+            request.topicName,
+            bounds.notification_topic_name,
+            bounds.input_topic_name,
+            "InputTopicName",
+        ),
+    ):
+        if problem is not None:
+            problems.append(problem)
+    if request.glueJobName != bounds.glue_job_name:
+        problems.append(
+            f"Field 'glueJobName': must name the Glue job this stack deploys, {bounds.glue_job_name!r}"
+            f" (got {request.glueJobName!r:.80}); leave it out to use it"
+        )
+    if problems:
+        raise InvalidInputError("; ".join(problems) + ".")
+    return request

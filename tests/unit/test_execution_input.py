@@ -1,0 +1,268 @@
+"""The execution input's one schema: AWS's naming rules, defaults, the stack's bounds, and the handler."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import stock_data_etl
+from execution_input import InvalidInputError, StackBounds, math_random_bound, validate_execution_input
+from execution_input.rules import (
+    BUCKET_NAME,
+    EMAIL,
+    INPUT_NAMED_RESOURCE_PARAMETERS,
+    STREAM_NAME,
+    SYMBOL,
+    TEMPLATE_PARAMETER_RULES,
+    TOPIC_NAME,
+    template_allowed_pattern,
+)
+from tests.unit.conftest import load_handler
+
+REPO = Path(__file__).resolve().parents[2]
+ORIGINAL = json.loads((REPO / "events" / "execution_original.json").read_text())
+
+BOUNDS = StackBounds(
+    default_symbol="MSFT",
+    default_country="ae",
+    data_bucket_name="stack-databucket-1a2b3c",
+    subscription_stream_name="stack-SubscriptionStream-1A2B",
+    notification_topic_name="stack-NotificationTopic-1A2B",
+    notification_email="",
+    glue_job_name="StockDataETLJOB",
+    input_bucket_name=ORIGINAL["batchBucketName"],
+    input_stream_name=ORIGINAL["streamName"],
+    input_topic_name=ORIGINAL["topicName"],
+)
+
+
+def rejected(raw: object, bounds: StackBounds = BOUNDS) -> str:
+    with pytest.raises(InvalidInputError) as error:
+        validate_execution_input(raw, bounds)
+    return str(error.value)
+
+
+def test_the_original_input_is_accepted_unchanged():
+    request = validate_execution_input(ORIGINAL, BOUNDS)
+    assert request.model_dump() == {
+        **ORIGINAL,
+        "workflow": None,
+        "symbol": "MSFT",
+        "country": "ae",
+    }
+
+
+def test_fields_left_out_take_the_stacks_defaults():
+    request = validate_execution_input({"workflow": "etl"}, BOUNDS)
+    assert (request.batchBucketName, request.streamName, request.topicName) == (
+        BOUNDS.data_bucket_name,
+        BOUNDS.subscription_stream_name,
+        BOUNDS.notification_topic_name,
+    )
+    assert (request.symbol, request.country, request.email, request.glueJobName) == (
+        "MSFT",
+        "ae",
+        "",
+        "StockDataETLJOB",
+    )
+
+
+def test_symbol_and_country_are_normalised():
+    request = validate_execution_input({"workflow": "etl", "symbol": "brk.b", "country": "AE"}, BOUNDS)
+    assert (request.symbol, request.country) == ("BRK.B", "ae")
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [([], "array"), (2, "number"), ("etl", "string"), (None, "null"), (True, "boolean")],
+)
+def test_an_input_that_is_not_an_object_is_refused_by_name(raw, kind):
+    assert rejected(raw) == (
+        f'The execution input must be a JSON object such as {{"workflow": "etl"}}, got a JSON {kind}.'
+    )
+
+
+BAD_FIELDS = [
+    pytest.param({"workflow": "batch"}, 'Field \'workflow\': must be "etl" or "streaming"', id="workflow"),
+    pytest.param({"start": "one", "end": 3}, "Field 'start': must be a number, got string", id="start-text"),
+    pytest.param({"start": True, "end": 3}, "Field 'start': must be a number, got boolean", id="start-bool"),
+    pytest.param({"start": 1}, "Field 'end': must be a number without 'workflow'", id="end-missing"),
+    pytest.param({"start": 3, "end": 1}, "Fields 'start' and 'end': must satisfy start < end", id="reversed"),
+    pytest.param({"start": 1.2, "end": 1.4}, "Fields 'start' and 'end'", id="same-once-rounded"),
+    pytest.param({"start": 0, "end": 2**31}, "Fields 'start' and 'end'", id="beyond-java-int"),
+    pytest.param(
+        {"workflow": "etl", "symbol": ""}, "Field 'symbol': '' breaks the stock-symbol rule", id="sym"
+    ),
+    pytest.param({"workflow": "etl", "symbol": "MS/FT"}, "Field 'symbol': 'MS/FT' breaks", id="sym-slash"),
+    pytest.param({"workflow": "etl", "symbol": "-MSFT"}, "Field 'symbol'", id="sym-leading-dash"),
+    pytest.param(
+        {"country": 7, "workflow": "streaming"}, "Field 'country': Input should be a valid string", id="c"
+    ),
+    pytest.param({"country": "uae", "workflow": "streaming"}, "breaks the country-code rule", id="country-3"),
+    pytest.param(
+        {"workflow": "etl", "batchBucketName": "StockData"},
+        "breaks the S3 bucket-name rule",
+        id="bucket-caps",
+    ),
+    pytest.param(
+        {"workflow": "etl", "batchBucketName": "stock..data"}, "no two adjacent periods", id="bucket-dots"
+    ),
+    pytest.param(
+        {"workflow": "etl", "batchBucketName": "192.168.5.4"},
+        "not formatted as an IP address",
+        id="bucket-ip",
+    ),
+    pytest.param({"workflow": "etl", "batchBucketName": "ab"}, "3-63 characters", id="bucket-short"),
+    pytest.param(
+        {"workflow": "etl", "batchBucketName": "xn--stock"}, "reserved prefix 'xn--'", id="bucket-prefix"
+    ),
+    pytest.param(
+        {"workflow": "etl", "batchBucketName": "stock-s3alias"},
+        "reserved suffix '-s3alias'",
+        id="bucket-suffix",
+    ),
+    pytest.param(
+        {"workflow": "streaming", "streamName": "my stream"},
+        "breaks the Kinesis stream-name rule",
+        id="stream",
+    ),
+    pytest.param({"workflow": "streaming", "streamName": "s" * 129}, "1-128 characters", id="stream-long"),
+    pytest.param(
+        {"workflow": "streaming", "topicName": "a.b"}, "breaks the SNS topic-name rule", id="topic-dot"
+    ),
+    pytest.param({"workflow": "streaming", "topicName": "tópico"}, "SNS topic-name rule", id="topic-accent"),
+    pytest.param({"workflow": "streaming", "topicName": "t.fifo"}, "not .fifo", id="topic-fifo"),
+    pytest.param(
+        {"workflow": "streaming", "email": "@."}, "Field 'email': '@.' breaks the e-mail", id="email"
+    ),
+    pytest.param(
+        {"workflow": "streaming", "email": "a@b"}, "breaks the e-mail address rule", id="email-no-tld"
+    ),
+    pytest.param(
+        {"workflow": "streaming", "email": 5}, "Field 'email': Input should be a valid string", id="e5"
+    ),
+    pytest.param(
+        {"workflow": "etl", "glueJobName": "Other"}, "Field 'glueJobName': must name the Glue job", id="g"
+    ),
+    pytest.param(
+        {"workflow": "etl", "strem": "x"}, "Field 'strem' is not an input field", id="unknown-field"
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "message"), BAD_FIELDS)
+def test_each_rule_is_named_with_its_field(raw, message):
+    assert message in rejected(raw)
+
+
+def test_every_problem_is_reported_at_once():
+    cause = rejected({"workflow": "etl", "symbol": "", "streamName": "a b", "email": "x"})
+    assert [m.group(1) for m in re.finditer(r"Field '(\w+)'", cause)] == ["symbol", "streamName", "email"]
+
+
+@pytest.mark.parametrize(
+    ("field", "name", "parameter"),
+    [
+        ("batchBucketName", "someone-elses-bucket", "InputBucketName"),
+        ("streamName", "someOtherStream", "InputStreamName"),
+        ("topicName", "someOtherTopic", "InputTopicName"),
+    ],
+)
+def test_names_outside_the_stacks_bounds_are_refused(field, name, parameter):
+    cause = rejected({"workflow": "etl", field: name})
+    assert cause.startswith(f"Field '{field}': '{name}' is not a name this stack may write")
+    assert parameter in cause
+
+
+def test_an_empty_bound_allows_only_the_stacks_own_names():
+    bounds = StackBounds(**{**BOUNDS.__dict__, "input_topic_name": ""})
+    assert "allows the stack's own" in rejected(
+        {"workflow": "streaming", "topicName": ORIGINAL["topicName"]}, bounds
+    )
+    assert (
+        validate_execution_input({"workflow": "streaming"}, bounds).topicName
+        == BOUNDS.notification_topic_name
+    )
+
+
+def test_a_star_bound_allows_any_valid_name_but_not_an_invalid_one():
+    bounds = StackBounds(**{**BOUNDS.__dict__, "input_stream_name": "*"})
+    assert (
+        validate_execution_input({"workflow": "streaming", "streamName": "any"}, bounds).streamName == "any"
+    )
+    assert "stream-name rule" in rejected({"workflow": "streaming", "streamName": "a b"}, bounds)
+
+
+def test_an_empty_email_subscribes_nobody_and_a_valid_one_is_kept():
+    assert validate_execution_input({"workflow": "streaming", "email": ""}, BOUNDS).email == ""
+    kept = validate_execution_input(
+        {"workflow": "streaming", "email": "first.last+tag@mail.example.co"}, BOUNDS
+    )
+    assert kept.email == "first.last+tag@mail.example.co"
+
+
+@pytest.mark.parametrize(("value", "rounded"), [(0.5, 1), (2.5, 3), (-0.5, 0), (-1.5, -1), (1.49, 1)])
+def test_math_random_bounds_round_half_up_as_java(value, rounded):
+    assert math_random_bound(value) == rounded
+
+
+@pytest.mark.parametrize(
+    ("rule", "good", "bad"),
+    [
+        (BUCKET_NAME, ["stockdatabucket2810202312", "a.b-c", "abc"], ["-abc", "abc-", "a_b", "a" * 64]),
+        (STREAM_NAME, ["subscriptionStream", "a.b_c-d", "s" * 128], ["", "a b", "a/b"]),
+        (TOPIC_NAME, ["serviceSubscriptionptrTopic", "a_b-c", "t" * 256], ["", "a.b", "t" * 257]),
+        (EMAIL, ["subscriber@example.com"], ["nobody", "a@@b.com", ".a@b.com", "a@-b.com", "a@b.c"]),
+        (SYMBOL, ["MSFT", "BRK.B", "0700"], ["", "msft", "ABCDEFGHIJK", ".A"]),
+    ],
+)
+def test_rules_accept_and_refuse_as_aws_documents(rule, good, bad):
+    assert [name for name in good if rule.problem(name)] == []
+    assert [name for name in bad if rule.problem(name) is None] == []
+
+
+def test_template_allowed_patterns_are_the_rules(template_parameters):
+    for parameter in [*TEMPLATE_PARAMETER_RULES, *INPUT_NAMED_RESOURCE_PARAMETERS, "NotificationEmail"]:
+        assert template_parameters[parameter]["AllowedPattern"] == template_allowed_pattern(parameter), (
+            parameter
+        )
+
+
+def test_template_input_name_defaults_are_the_original_inputs_names(template_parameters):
+    assert template_parameters["InputBucketName"]["Default"] == ORIGINAL["batchBucketName"]
+    assert template_parameters["InputStreamName"]["Default"] == ORIGINAL["streamName"]
+    assert template_parameters["InputTopicName"]["Default"] == ORIGINAL["topicName"]
+
+
+def test_the_glue_jobs_symbol_rule_is_the_inputs():
+    assert f"^{SYMBOL.pattern}$" == stock_data_etl.SYMBOL
+
+
+# ---------------------------------------------------------------- the handler
+
+
+@pytest.fixture
+def validate_handler(monkeypatch):
+    for field, variable in StackBounds.ENVIRONMENT.items():
+        monkeypatch.setenv(variable, getattr(BOUNDS, field))
+    return load_handler("validate_execution_input")
+
+
+def test_handler_returns_the_complete_request(validate_handler, context):
+    event = json.loads((REPO / "events" / "validate_execution_input.json").read_text())
+    assert (
+        validate_handler.lambda_handler(event, context)
+        == validate_execution_input(ORIGINAL, BOUNDS).model_dump()
+    )
+
+
+def test_handler_refuses_a_non_object_input(validate_handler, context):
+    with pytest.raises(InvalidInputError, match="got a JSON string"):
+        validate_handler.lambda_handler({"input": "etl"}, context)
+
+
+def test_handler_cannot_start_without_its_bounds(monkeypatch):
+    monkeypatch.delenv("GLUE_JOB_NAME", raising=False)
+    with pytest.raises(RuntimeError, match="GLUE_JOB_NAME"):
+        load_handler("validate_execution_input")
