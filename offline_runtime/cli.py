@@ -26,6 +26,7 @@ from typing import Any, TextIO, cast
 from offline_runtime.cfn_template import TemplateError, load_template
 from offline_runtime.deployer import DeployedStack, DeployError, deploy
 from offline_runtime.emulation import TERMINAL_STATUSES, Emulation, ExecutionResult, time_scale_from_env
+from offline_runtime.glue_runner import GLUE_FAULTS
 from offline_runtime.rapidapi_standin import Api, RapidApiStandIn, ScriptedResponse
 from offline_runtime.report import ExecutionRun, HistoryTracker, SnsObserver, error_message, summarize
 
@@ -34,6 +35,13 @@ TEMPLATE = PROJECT_DIR / "template.yaml"
 DEFAULT_INPUTS = (PROJECT_DIR / "events/execution_etl.json", PROJECT_DIR / "events/execution_streaming.json")
 POLL_SECONDS = 0.2
 KEY_SECRET = "RapidApiKeySecret"
+STATE_MACHINE = "DataPipelineStateMachine"
+# Step Functions Local's mock config for the state machine, its test cases keyed by the logical ID.
+MOCK_CONFIG = PROJECT_DIR / "statemachine" / "mock_config.json"
+# --secret: what the key secret holds instead of the stand-in's key (None: created without a value).
+# Secrets Manager refuses a zero-length value: the emptiest a user can store is blank.
+SECRET_STATES: dict[str, str | None] = {"unset": None, "empty": " ", "placeholder": "YOUR_KEY"}
+GLUE = "glue"
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -59,6 +67,8 @@ faults (--fault API=WHAT[xN], repeatable):
          malformed      HTTP 200 with a body that is not JSON
          timeout        the answer comes {TIMEOUT_DELAY_SECONDS:.0f} s late, past the functions' read timeout
   xN     play it N times in a row (default once); then normal answers resume.
+  glue=fail|timeout  the next Glue run's script exits 1, or runs past the job's timeout (the run is
+         stopped at once and reported TIMEOUT); with xN, the next N runs.
   Scripted answers are used in order by whichever execution calls that API first. The fetch tasks
   retry 429, 5xx and timeouts 3 times, so e.g. alpha-vantage=429 recovers and
   streaming-availability=500x4 fails; 401/403, limit, error-message and malformed are never retried.
@@ -110,21 +120,28 @@ class UsageError(Exception):
 
 @dataclass(frozen=True)
 class Fault:
-    api: Api
+    api: Api | None  # None: a Glue fault
     responses: tuple[ScriptedResponse, ...]
     text: str
+    glue_faults: tuple[str, ...] = ()
 
 
 def parse_fault(text: str) -> Fault:
     api, sep, what = text.partition("=")
-    if not sep or api not in APIS:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected API=WHAT[xN] with API one of {', '.join(APIS)}")
+    if not sep or api not in (*APIS, GLUE):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected API=WHAT[xN] with API one of {', '.join((*APIS, GLUE))}"
+        )
     match = re.fullmatch(r"([a-z0-9-]+?)(?:x(\d+))?", what.strip().lower())
     if not match:
         raise argparse.ArgumentTypeError(f"{text!r}: expected API=WHAT[xN], e.g. alpha-vantage=429x2")
     kind, repeat = match.group(1), int(match.group(2) or 1)
     if not 1 <= repeat <= MAX_REPEAT:
         raise argparse.ArgumentTypeError(f"{text!r}: N must be 1 to {MAX_REPEAT}")
+    if api == GLUE:
+        if kind not in GLUE_FAULTS:
+            raise argparse.ArgumentTypeError(f"{text!r}: a Glue fault is {' or '.join(GLUE_FAULTS)}")
+        return Fault(None, (), text, (kind,) * repeat)
     checked = cast(Api, api)
     return Fault(checked, (_scripted_response(checked, kind, text),) * repeat, text)
 
@@ -192,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common_arguments(run)
     run.add_argument(
+        "--test-case",
+        metavar="NAME",
+        help=f"run each execution as this test case of {MOCK_CONFIG.relative_to(PROJECT_DIR)}"
+        " (Step Functions Local's mock config: the named states answer as mocked)",
+    )
+    run.add_argument(
         "--verbose", action="store_true", help="also print every history event and each execution's output"
     )
 
@@ -223,6 +246,12 @@ def _common_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="template parameters, as for sam deploy, e.g. StockSymbol=AAPL",
+    )
+    parser.add_argument(
+        "--secret",
+        choices=sorted(SECRET_STATES),
+        help="the RapidAPI key secret without a value, blank, or holding the placeholder YOUR_KEY"
+        " (default: the stand-in's key)",
     )
     parser.add_argument(
         "--fault",
@@ -258,7 +287,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 @contextmanager
 def offline_stack(
-    console: Console, parameter_overrides: dict[str, str], faults: Sequence[Fault], say: Callable[[str], None]
+    console: Console,
+    parameter_overrides: dict[str, str],
+    faults: Sequence[Fault],
+    say: Callable[[str], None],
+    secret: str | None = None,
 ) -> Iterator[tuple[Emulation, DeployedStack]]:
     """The RapidAPI stand-in and the emulation running, template.yaml deployed into it."""
     started = time.monotonic()
@@ -267,18 +300,24 @@ def offline_stack(
         console.hide(standin.api_key)
         emulation.set_lambda_env(standin.env)
         for fault in faults:
-            standin.script(fault.api, *fault.responses)
+            if fault.api is None:
+                emulation.require_glue_runner().script_faults(*fault.glue_faults)
+            else:
+                standin.script(fault.api, *fault.responses)
             say(f"  fault scripted: {fault.text}")
         say("Deploying template.yaml into it (functions, layer, secret, bucket, stream, topic, Glue job ...)")
         stack = deploy(
             emulation,
             TEMPLATE,
             parameter_overrides=parameter_overrides,
-            secret_values={KEY_SECRET: standin.api_key},
+            secret_values={KEY_SECRET: SECRET_STATES[secret] if secret else standin.api_key},
+        )
+        held = (
+            f"the secret is {secret}" if secret else "the secret holds the stand-in's random key (not shown)"
         )
         say(
             f"  stack {stack.stack_name}: {len(stack.resources)} resources deployed"
-            f" ({time.monotonic() - started:.1f} s); the secret holds the stand-in's random key (not shown)"
+            f" ({time.monotonic() - started:.1f} s); {held}"
         )
         yield emulation, stack
 
@@ -317,9 +356,12 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     say(f"Wait and Retry delays run at {time_scale_from_env()}x real time (OFFLINE_TIME_SCALE).")
     say()
     runs: list[ExecutionRun] = []
-    with offline_stack(console, parameters, args.faults, say) as (emulation, stack):
+    with offline_stack(console, parameters, args.faults, say, args.secret) as (emulation, stack):
         observer = SnsObserver(emulation)
-        machine = stack.ref("DataPipelineStateMachine")
+        machine = stack.ref(STATE_MACHINE)
+        if args.test_case:
+            _load_test_case(emulation, stack, args.test_case)
+            say(f"  test case {args.test_case} of {_shown(MOCK_CONFIG)}")
         for number, (path, document) in enumerate(inputs, start=1):
             observer.subscribe_to_existing_topics()
             name = _execution_name(path)
@@ -328,7 +370,9 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
             say(f"  {'entered':>7} {'state':<28} {'type':<8}{'took':>8}")
             tracker = HistoryTracker(console.out, verbose=args.verbose)
             # As JSON text: any JSON value is an input (a bare string or null too), as on AWS.
-            arn = emulation.start_execution(machine, json.dumps(document), name=name)
+            arn = emulation.start_execution(
+                machine, json.dumps(document), name=name, test_case=args.test_case
+            )
             result = watch(emulation, arn, tracker)
             observer.drain()
             run = ExecutionRun(_shown(path), result, tracker)
@@ -348,6 +392,18 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     say()
     say(f"{len(runs) - len(failed)} of {len(runs)} executions succeeded.")
     return EXIT_FAILED if failed else 0
+
+
+def _load_test_case(emulation: Emulation, stack: DeployedStack, test_case: str) -> None:
+    """The repository's mock config, its test cases put under the deployed state machine's name."""
+    config = _read_json(MOCK_CONFIG, "mock config")
+    cases = config.get("StateMachines", {}).get(STATE_MACHINE, {}).get("TestCases", {})
+    if test_case not in cases:
+        raise UsageError(
+            f"no test case {test_case!r} in {_shown(MOCK_CONFIG)}; it has {', '.join(sorted(cases))}"
+        )
+    deployed_name = str(stack.attribute(STATE_MACHINE, "Name"))
+    emulation.load_mock_config({**config, "StateMachines": {deployed_name: {"TestCases": cases}}})
 
 
 def _execution_name(path: Path) -> str:
@@ -387,7 +443,7 @@ def invoke_command(args: argparse.Namespace, console: Console) -> int:
         )
     event = _read_json(Path(args.event), "event file")
 
-    with offline_stack(console, parameters, args.faults, console.err) as (emulation, stack):
+    with offline_stack(console, parameters, args.faults, console.err, args.secret) as (emulation, stack):
         console.err(f"Invoking {args.function} ({stack.ref(args.function)}) with {args.event} ...")
         response = emulation.client("lambda").invoke(
             FunctionName=stack.ref(args.function), Payload=json.dumps(event).encode(), LogType="Tail"

@@ -83,10 +83,11 @@ def deploy(
     *,
     stack_name: str | None = None,
     parameter_overrides: Mapping[str, str] | None = None,
-    secret_values: Mapping[str, str] | None = None,
+    secret_values: Mapping[str, str | None] | None = None,
 ) -> DeployedStack:
     """Create the template's resources in the emulation. `secret_values` maps a secret's logical ID to the
-    value it is created with; other secrets get a random dummy value."""
+    value it is created with, or None to create it without a value (as the template's own secret is on
+    AWS until a key is stored); other secrets get a random dummy value."""
     template_path = template_path.resolve()
     template = load_template(template_path)
     name = stack_name or stack_name_from_samconfig(template_path.parent)
@@ -128,7 +129,7 @@ class _Deployment:
         template_path: Path,
         stack_name: str,
         overrides: Mapping[str, str],
-        secret_values: Mapping[str, str],
+        secret_values: Mapping[str, str | None],
     ) -> None:
         self.emulation = emulation
         self.template = template
@@ -371,13 +372,11 @@ def _function(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, 
 
 
 def _secret(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    value = d.secret_values.get(logical_id)
-    if value is None:
-        value = p.get("SecretString") or secrets.token_urlsafe(32)  # a dummy key, made up at deploy time
-    kwargs: dict[str, Any] = {
-        "Name": p.get("Name") or f"{logical_id}-{secrets.token_hex(6)}",
-        "SecretString": value,
-    }
+    kwargs: dict[str, Any] = {"Name": p.get("Name") or f"{logical_id}-{secrets.token_hex(6)}"}
+    if logical_id not in d.secret_values:
+        kwargs["SecretString"] = p.get("SecretString") or secrets.token_urlsafe(32)  # a dummy, made up here
+    elif d.secret_values[logical_id] is not None:
+        kwargs["SecretString"] = d.secret_values[logical_id]
     if "Description" in p:
         kwargs["Description"] = p["Description"]
     if "KmsKeyId" in p:

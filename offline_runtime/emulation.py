@@ -220,6 +220,11 @@ class Emulation:
             raise RuntimeError("the emulation is not running")
         return self.lambda_runner
 
+    def require_glue_runner(self) -> GlueJobRunner:
+        if self.glue_runner is None:
+            raise RuntimeError("the emulation is not running")
+        return self.glue_runner
+
     # ------------------------------------------------------------ mock configs
 
     def load_mock_config(self, config: Mapping[str, Any] | Path) -> None:

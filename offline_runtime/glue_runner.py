@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,15 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+# Scripted faults: what replaces the job's script for the run ("timeout" keeps it and stops it at once).
+GLUE_FAULTS = {
+    "fail": "import sys\n"
+    "print('GlueFault: the run failed as scripted (--fault glue=fail)', file=sys.stderr)\n"
+    "sys.exit(1)\n",
+    "timeout": "",
+}
+
+
 class GlueJobRunner:
     """Callable the Glue hook uses; one per emulation."""
 
@@ -78,6 +88,16 @@ class GlueJobRunner:
         self.python = python
         self._lock = threading.Lock()
         self._running: set[subprocess.Popen[bytes]] = set()
+        self._faults: deque[str] = deque()
+
+    def script_faults(self, *kinds: str) -> None:
+        """The next runs end as Glue runs do when their script fails ("fail": it exits 1) or runs past the
+        job's timeout ("timeout": stopped at once), one per fault, in order; then runs are normal again."""
+        unknown = set(kinds) - set(GLUE_FAULTS)
+        if unknown:
+            raise ValueError(f"unknown Glue faults {sorted(unknown)}; known: {', '.join(GLUE_FAULTS)}")
+        with self._lock:
+            self._faults.extend(kinds)
 
     def client(self, service: str) -> Any:
         return emulation_client(service, self.endpoint_url, self.region)
@@ -98,6 +118,10 @@ class GlueJobRunner:
             script = self._download_script(s3, request.script_location, run_dir / "script")
         except (ClientError, ValueError) as exc:
             return GlueJobRunOutcome("FAILED", f"Cannot read script {request.script_location}: {exc}")
+        with self._lock:
+            fault = self._faults.popleft() if self._faults else None
+        if fault == "fail":
+            script.write_text(GLUE_FAULTS["fail"])
 
         mirrors: dict[str, _Mirror] = {}
         argv = [self.python, str(script), "--JOB_NAME", request.job_name, "--JOB_RUN_ID", request.run_id]
@@ -105,7 +129,9 @@ class GlueJobRunner:
             argv += [name, self._mirror_argument(s3, str(value), run_dir / "s3", mirrors)]
 
         stdout_path, stderr_path = run_dir / "stdout.log", run_dir / "stderr.log"
-        timeout_seconds = 60 * (request.timeout_minutes or DEFAULT_TIMEOUT_MINUTES)
+        timeout_seconds = (
+            0.0 if fault == "timeout" else 60 * (request.timeout_minutes or DEFAULT_TIMEOUT_MINUTES)
+        )
         with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
             proc = subprocess.Popen(argv, cwd=run_dir, env=self._environment(run_dir), stdout=out, stderr=err)
             with self._lock:

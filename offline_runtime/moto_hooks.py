@@ -30,14 +30,18 @@ guard each hook's behaviour through boto3 (each names the hooks it guards).
 7. sdk-request-json: ...state_task_service_aws_sdk.StateTaskServiceAwsSdk._normalise_parameters -> a blob
    member (s3:putObject Body, kinesis:putRecord Data) gets the JSON text of its value, as recorded on AWS:
    an object as compact JSON, a string quoted (`text` is stored as the 6 bytes `"text"`); a JSON object or
-   array given for a string member is sent as its JSON text (moto fails on objects, stores strings raw).
+   array given for a string member is sent as its JSON text (moto fails on objects, stores strings raw);
+   a blob payload without a ContentType gets the Java SDK's `text/plain; charset=UTF-8`.
 8. time-scale: ...wait_function.WaitFunction._wait_interval, ...retry.retrier_decl.time and
    ...state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK -> Wait states and Retry back-off
    sleep `time_scale` times their delay (each delay recorded), `.sync` polls every `sync_poll_seconds`.
 9. execution-start: parser.models.StepFunctionsParserBackend.start_execution and
    backend.execution.Execution._get_start_execution_worker -> an execution started without a name gets a
    UUID (moto names them all `None`); a given name is validated as AWS does; `stateMachineArn#TestCase`
-   runs with that test case of the loaded Step Functions Local mock config (moto refuses it).
+   runs with that test case of the loaded Step Functions Local mock config (moto refuses it); input that
+   is not JSON is refused with `InvalidExecutionInput` (moto answers with no error code). With
+   stepfunctions.responses.StepFunctionResponse.describe_execution, the output is the compact JSON of any
+   value (moto returns a string output unquoted, so a JSON string output is not JSON).
 10. context-times: backend.execution.Execution.get_start_execution_details and
    ...state.CommonStateField._eval_state_input -> `$$.Execution.StartTime` and `$$.State.EnteredTime` in
    AWS's format (`2024-05-01T12:00:00.123Z`; moto gives a datetime and `+00:00` with microseconds).
@@ -55,6 +59,12 @@ guard each hook's behaviour through boto3 (each names the hooks it guards).
 14. math-random: ...math_operations.math_random.MathRandom._eval_body -> `States.MathRandom(start, end)` as
    AWS documents it: start inclusive, end exclusive, non-integer bounds rounded to the nearest integer
    (moto includes the end and truncates).
+15. aws-validation: core.responses.BaseResponse.call_action, s3.models.S3Backend.create_bucket and
+   sns.models.SNSBackend.subscribe -> requests AWS refuses are refused: for the JSON-protocol services in
+   MODEL_VALIDATED_SERVICES (Kinesis, Step Functions) every member's length and pattern constraint of
+   botocore's model, as `ValidationException` with AWS's message (a stream name with a space, an
+   execution input over 262,144 bytes); S3's general purpose bucket naming rules (`InvalidBucketName`);
+   e-mail endpoints that are no address (`InvalidParameter`). moto checks none of these.
 """
 
 import base64
@@ -217,6 +227,12 @@ HOOK_POINTS: tuple[HookPoint, ...] = (
     ),
     HookPoint(
         "execution-start",
+        "moto.stepfunctions.responses",
+        "StepFunctionResponse.describe_execution",
+        ("self",),
+    ),
+    HookPoint(
+        "execution-start",
         f"{_SFN}.mocking.mock_config",
         "_mock_test_case_from_raw",
         ("state_machine_name", "test_case_name", "raw_mock_config"),
@@ -256,6 +272,19 @@ HOOK_POINTS: tuple[HookPoint, ...] = (
         f"{_SFN}.asl.component.intrinsic.function.statesfunction.math_operations.math_random",
         "MathRandom._eval_body",
         ("self", "env"),
+    ),
+    HookPoint("aws-validation", "moto.core.responses", "BaseResponse.call_action", ("self",)),
+    HookPoint(
+        "aws-validation",
+        "moto.s3.models",
+        "S3Backend.create_bucket",
+        ("self", "bucket_name", "region_name", "bucket_namespace"),
+    ),
+    HookPoint(
+        "aws-validation",
+        "moto.sns.models",
+        "SNSBackend.subscribe",
+        ("self", "topic_arn", "endpoint", "protocol"),
     ),
     HookPoint(
         "mock-invocations",
@@ -316,6 +345,7 @@ def install() -> None:
         _install_execution_start()
         _install_bucket_policies()
         _install_intrinsics()
+        _install_validation()
         _installed = True
 
 
@@ -630,8 +660,14 @@ def _install_sdk() -> None:
             )
         except Exception:
             return  # unknown operations fail at call time, as before
-        if operation.input_shape is not None:
-            _json_members_to_text(parameters, operation.input_shape)
+        if operation.input_shape is None:
+            return
+        payload = operation.input_shape.serialization.get("payload")
+        members = operation.input_shape.members
+        # The Java SDK sends a text body with its text content type (recorded for s3:putObject).
+        if payload in parameters and members[payload].type_name == "blob" and "ContentType" in members:
+            parameters.setdefault("ContentType", "text/plain; charset=UTF-8")
+        _json_members_to_text(parameters, operation.input_shape)
 
     def normalise_response(
         self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
@@ -868,7 +904,20 @@ def _install_bucket_policies() -> None:
     _replace(models.FakeBucket, "get_permission", get_permission, "s3.get_permission")
 
 
+def _validate_execution_input(text: str) -> None:
+    """StartExecution takes any JSON value; anything else is InvalidExecutionInput, as recorded on AWS."""
+    from moto.stepfunctions.exceptions import InvalidExecutionInput
+
+    if not text.strip():
+        raise InvalidExecutionInput("Invalid State Machine Execution Input: 'Invalid execution input.'")
+    try:
+        json.loads(text)
+    except ValueError as error:
+        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{error}'") from None
+
+
 def _install_execution_start() -> None:
+    from moto.stepfunctions import responses as stepfunctions_responses
     from moto.stepfunctions.parser import models
     from moto.stepfunctions.parser.asl.component.common.error_name import custom_error_name
     from moto.stepfunctions.parser.asl.component.common.error_name import error_name as error_name_module
@@ -884,6 +933,8 @@ def _install_execution_start() -> None:
         trace_header: str | None = None,
     ) -> Any:
         base_arn, _, test_case = state_machine_arn.partition("#")
+        if execution_input is not None:
+            _validate_execution_input(execution_input)
         if name:
             self._validate_name(name)
         else:
@@ -917,6 +968,22 @@ def _install_execution_start() -> None:
         _original("sfn._eval_state_input")(self, env)
 
     _replace(models.StepFunctionsParserBackend, "start_execution", start_execution, "sfn.start_execution")
+
+    def describe_execution(self: Any) -> Any:
+        described = _original("sfn.describe_execution")(self)
+        execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+        if "output" in described.result:
+            described.result["output"] = json.dumps(
+                execution.output, separators=(",", ":"), ensure_ascii=False
+            )
+        return described
+
+    _replace(
+        stepfunctions_responses.StepFunctionResponse,
+        "describe_execution",
+        describe_execution,
+        "sfn.describe_execution",
+    )
     _replace(
         execution.Execution,
         "_get_start_execution_worker",
@@ -986,3 +1053,131 @@ def _install_intrinsics() -> None:
         env.stack.append(random.Random(seed).randrange(start, end))
 
     _replace(math_random.MathRandom, "_eval_body", eval_body, "intrinsic.MathRandom._eval_body")
+
+
+# ---------------------------------------------------------------- 15: AWS's request validation
+
+# JSON-protocol services whose requests AWS checks against the model's constraints before acting.
+MODEL_VALIDATED_SERVICES = frozenset({"kinesis", "stepfunctions"})
+
+
+def _java_pattern(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern.replace(r"\p{ASCII}", r"[\x00-\x7F]"), re.DOTALL)
+    except re.error:
+        return None  # a Java construct Python lacks: not checked
+
+
+def _constraint_problems(value: Any, shape: Any, location: str) -> list[str]:
+    """Every constraint of `shape` that `value` (as sent in a JSON request body) breaks, in AWS's words."""
+    problems: list[str] = []
+    type_name = shape.type_name
+    if type_name == "structure" and isinstance(value, dict):
+        for name, member in shape.members.items():
+            if name in value:
+                path = (
+                    f"{location}.{name[0].lower()}{name[1:]}" if location else f"{name[0].lower()}{name[1:]}"
+                )
+                problems += _constraint_problems(value[name], member, path)
+        return problems
+    if type_name == "list" and isinstance(value, list):
+        for index, item in enumerate(value, start=1):
+            problems += _constraint_problems(item, shape.member, f"{location}.{index}.member")
+    size: int | None = None
+    if type_name == "string" and isinstance(value, str):
+        size = len(value)
+    elif type_name == "blob" and isinstance(value, str):
+        try:
+            size = len(base64.b64decode(value, validate=True))
+        except ValueError:
+            size = len(value)
+    elif type_name in ("list", "map") and isinstance(value, list | dict):
+        size = len(value)
+    shown = "" if shape.metadata.get("sensitive") or type_name != "string" else f" '{value[:100]}'"
+    described = f"Value{shown} at '{location}' failed to satisfy constraint: Member must"
+    if size is not None and "max" in shape.metadata and size > shape.metadata["max"]:
+        problems.append(f"{described} have length less than or equal to {shape.metadata['max']}")
+    if size is not None and "min" in shape.metadata and size < shape.metadata["min"]:
+        problems.append(f"{described} have length greater than or equal to {shape.metadata['min']}")
+    if type_name == "string" and isinstance(value, str) and "pattern" in shape.metadata:
+        pattern = _java_pattern(shape.metadata["pattern"])
+        if pattern is not None and not pattern.fullmatch(value):
+            problems.append(f"{described} satisfy regular expression pattern: {shape.metadata['pattern']}")
+    return problems
+
+
+def validation_message(service: str, action: str, body: Any) -> str | None:
+    """AWS's ValidationException message for a request breaking its model's constraints, or None."""
+    try:
+        operation = _service_model(service).operation_model(action)
+    except Exception:
+        return None
+    if operation.input_shape is None or not isinstance(body, dict):
+        return None
+    problems = _constraint_problems(body, operation.input_shape, "")
+    if not problems:
+        return None
+    count = f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected"
+    return f"{count}: {'; '.join(problems)}"
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why S3 refuses `name` for a general purpose bucket, or None."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", name):
+        return "3-63 characters of a-z, 0-9, '.' and '-', beginning and ending with a letter or digit"
+    if ".." in name:
+        return "two adjacent periods"
+    if re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", name):
+        return "formatted as an IP address"
+    if name.startswith(("xn--", "sthree-", "amzn-s3-demo-")):
+        return "a reserved prefix"
+    if name.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")):
+        return "a reserved suffix"
+    return None
+
+
+def is_email_address(endpoint: str) -> bool:
+    return bool(
+        re.fullmatch(
+            r"[^@\s]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", endpoint
+        )
+    )
+
+
+def _install_validation() -> None:
+    from moto.core import responses
+    from moto.s3 import models as s3_models
+    from moto.s3.exceptions import InvalidBucketName
+    from moto.sns import models as sns_models
+    from moto.sns.exceptions import SNSInvalidParameter
+
+    def call_action(self: Any) -> Any:
+        service = getattr(self, "service_name", None)
+        if service in MODEL_VALIDATED_SERVICES:
+            try:
+                body = json.loads(self.body) if self.body else {}
+            except (TypeError, ValueError):
+                body = None
+            message = validation_message(service, self._get_action(), body)
+            if message is not None:
+                content_type = self.headers.get("Content-Type") or "application/x-amz-json-1.0"
+                document = {"__type": "ValidationException", "message": message}
+                headers = {"Content-Type": content_type, "status": 400, "x-amzn-RequestId": str(uuid.uuid4())}
+                return 400, headers, json.dumps(document)
+        return _original("core.call_action")(self)
+
+    def create_bucket(
+        self: Any, bucket_name: str, region_name: str, bucket_namespace: str | None = None
+    ) -> Any:
+        if bucket_name_problem(bucket_name) is not None:
+            raise InvalidBucketName()
+        return _original("s3.create_bucket")(self, bucket_name, region_name, bucket_namespace)
+
+    def subscribe(self: Any, topic_arn: str, endpoint: str, protocol: str) -> Any:
+        if protocol in ("email", "email-json") and not is_email_address(endpoint):
+            raise SNSInvalidParameter("Invalid parameter: Email address")
+        return _original("sns.subscribe")(self, topic_arn, endpoint, protocol)
+
+    _replace(responses.BaseResponse, "call_action", call_action, "core.call_action")
+    _replace(s3_models.S3Backend, "create_bucket", create_bucket, "s3.create_bucket")
+    _replace(sns_models.SNSBackend, "subscribe", subscribe, "sns.subscribe")

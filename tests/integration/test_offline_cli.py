@@ -222,3 +222,53 @@ def test_the_console_never_shows_a_hidden_secret(capsys) -> None:
     captured = capsys.readouterr()
     assert captured.out == "sent *** to the stand-in\n"
     assert captured.err == "error with ***\n"
+
+
+# ---------------------------------------------------------------- fault scenarios
+
+
+@pytest.mark.parametrize("secret", ["unset", "empty", "placeholder"])
+def test_a_secret_without_a_key_is_named_with_how_to_set_it(secret) -> None:
+    completed = offline(
+        "invoke",
+        "FetchSubscriptionDataFunction",
+        "-e",
+        "events/fetch_subscription_data.json",
+        "--secret",
+        secret,
+    )
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert "RapidApiKeyNotSetError" in completed.stderr
+    assert "put-secret-value" in completed.stderr
+
+
+@pytest.mark.parametrize(("fault", "state"), [("glue=failx2", "FAILED"), ("glue=timeoutx2", "TIMEOUT")])
+def test_a_glue_fault_fails_the_etl_workflow_after_its_retry(fault, state) -> None:
+    completed = offline("run", "--input", "events/execution_etl.json", "--fault", fault)
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    summary = summary_of(completed.stdout)
+    assert field(summary, "failed at") == ["RunStockDataGlueJob"]
+    assert field(summary, "error") == ["States.TaskFailed"]
+    assert "RunStockDataGlueJob 1x after States.TaskFailed" in summary
+    assert f'"JobRunState": "{state}"' in completed.stdout + json.dumps(field(summary, "cause"))
+
+
+def test_a_mock_test_case_drives_the_streams_readiness_loop() -> None:
+    completed = offline(
+        "run", "--input", "events/execution_streaming.json", "--test-case", "StreamActiveAfterTwoChecks"
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "test case StreamActiveAfterTwoChecks of statemachine/mock_config.json" in completed.stdout
+    assert len(re.findall(r"^ +\d+\.\d\ds WaitForStreamActive ", completed.stdout, re.MULTILINE)) == 2
+
+
+def test_a_mock_test_case_shows_the_too_many_buckets_limit() -> None:
+    completed = offline("run", "--input", "events/execution_etl.json", "--test-case", "TooManyBuckets")
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert field(summary_of(completed.stdout), "error") == ["BucketListTooLargeError"]
+
+
+def test_an_unknown_test_case_is_a_usage_error() -> None:
+    completed = offline("run", "--test-case", "NoSuchCase")
+    assert completed.returncode == 2
+    assert "no test case 'NoSuchCase'" in completed.stderr
