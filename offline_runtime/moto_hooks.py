@@ -35,6 +35,8 @@ guard each hook's behaviour through boto3 (each names the hooks it guards).
 8. time-scale: ...wait_function.WaitFunction._wait_interval, ...retry.retrier_decl.time and
    ...state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK -> Wait states and Retry back-off
    sleep `time_scale` times their delay (each delay recorded), `.sync` polls every `sync_poll_seconds`.
+   Glue runs take real time offline, so while one is in flight a delay lasts up to its real length: a
+   retry racing a run (Glue.ConcurrentRunsExceededException) has the outcome it has at scale 1.
 9. execution-start: parser.models.StepFunctionsParserBackend.start_execution and
    backend.execution.Execution._get_start_execution_worker -> an execution started without a name gets a
    UUID (moto names them all `None`); a given name is validated as AWS does; `stateMachineArn#TestCase`
@@ -472,6 +474,7 @@ def _install_glue() -> None:
         )
 
         def work() -> None:
+            global _glue_runs_in_flight
             runner = settings.glue_runner
             try:
                 if runner is None:
@@ -482,7 +485,12 @@ def _install_glue() -> None:
             run.offline_error_message = outcome.error_message
             run.offline_completed_on = run.modified_on = utcnow()
             run.status = outcome.state  # last: pollers see the state with its details
+            with _glue_runs_lock:
+                _glue_runs_in_flight -= 1
 
+        global _glue_runs_in_flight
+        with _glue_runs_lock:
+            _glue_runs_in_flight += 1
         threading.Thread(target=work, name=f"glue-{run_id[:12]}", daemon=True).start()
         return run_id
 
@@ -706,9 +714,29 @@ class _ScaledTime:
 
     @staticmethod
     def sleep(seconds: float) -> None:
+        started = time.monotonic()
         scaled = max(0.0, float(seconds)) * settings.time_scale
-        _delays.append(RecordedDelay("retry", float(seconds), scaled))
         time.sleep(scaled)
+        added = _outlast_glue_runs(started + max(0.0, float(seconds)))
+        _delays.append(RecordedDelay("retry", float(seconds), scaled + added))
+
+
+# Glue runs executing now: real-time work that scaled delays would otherwise outrun.
+_glue_runs_in_flight = 0
+_glue_runs_lock = threading.Lock()
+
+
+def glue_runs_in_flight() -> int:
+    with _glue_runs_lock:
+        return _glue_runs_in_flight
+
+
+def _outlast_glue_runs(real_deadline: float, is_running: Callable[[], bool] = lambda: True) -> float:
+    """Keep sleeping, up to the delay's real length, while a Glue run is in flight; the seconds added."""
+    started = time.monotonic()
+    while glue_runs_in_flight() and is_running() and time.monotonic() < real_deadline:
+        time.sleep(min(0.05, max(0.0, real_deadline - time.monotonic())))
+    return time.monotonic() - started if time.monotonic() > started + 1e-3 else 0.0
 
 
 def _install_time() -> None:
@@ -719,15 +747,17 @@ def _install_time() -> None:
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 
     def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        started = time.monotonic()
         scaled = max(0.0, float(wait_seconds)) * settings.time_scale
-        _delays.append(RecordedDelay("wait", float(wait_seconds), scaled))
-        deadline = time.monotonic() + scaled
+        deadline = started + scaled
         while env.is_running():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return
+                break
             if env.program_state_event.wait(remaining) and env.is_running():
                 time.sleep(min(remaining, 0.01))  # woken for another reason: keep waiting
+        added = _outlast_glue_runs(started + max(0.0, float(wait_seconds)), env.is_running)
+        _delays.append(RecordedDelay("wait", float(wait_seconds), scaled + added))
 
     _replace(wait_function.WaitFunction, "_wait_interval", wait_interval, "wait._wait_interval")
     _replace(retrier_decl, "time", _ScaledTime(), "retrier_decl.time")

@@ -19,6 +19,7 @@ from emulation_helpers import (
     reference,
     state_output,
     subscriptions,
+    task_failures,
     task_result,
     unique,
 )
@@ -216,3 +217,19 @@ def test_the_original_input_runs_unchanged_on_the_path_its_draw_chose(pipeline) 
         topic_arn = pipeline.topic_arn_for(original["topicName"])
         assert result.output["topicArn"] == topic_arn
         assert ("email", original["email"]) in subscriptions(pipeline.emulation, topic_arn)
+
+
+# ---------------------------------------------------------------- overlapping executions
+
+
+def test_two_overlapping_etl_executions_both_succeed_as_at_real_time(pipeline) -> None:
+    # The job runs one at a time: the second execution's StartJobRun is refused while the first runs,
+    # and its retry must outlast that real-time run at any OFFLINE_TIME_SCALE, as it does on AWS.
+    emulation = pipeline.emulation
+    arns = [emulation.start_execution(pipeline.state_machine_arn, {"workflow": "etl"}) for _ in range(2)]
+    results = [emulation.wait_for_execution(arn, timeout=300) for arn in arns]
+
+    assert [r.status for r in results] == ["SUCCEEDED", "SUCCEEDED"], [(r.error, r.cause) for r in results]
+    refused = [error for r in results for state, error in task_failures(r) if state == "RunStockDataGlueJob"]
+    assert set(refused) <= {"Glue.ConcurrentRunsExceededException"}
+    assert {r.output["glueJobRun"]["state"] for r in results} == {"SUCCEEDED"}
