@@ -22,6 +22,7 @@ from typing import Any
 from offline_runtime import moto_hooks
 from offline_runtime.clients import DUMMY_CREDENTIALS, emulation_client
 from offline_runtime.glue_runner import GlueJobRunner
+from offline_runtime.iam import PolicyCache, role_policy_documents
 from offline_runtime.lambda_runner import LambdaRunner
 
 DEFAULT_REGION = "us-east-1"
@@ -86,6 +87,7 @@ class Emulation:
         lambda_env: Mapping[str, str] | None = None,
         quiet_engine: bool = True,
         mock_config: Path | None = None,
+        enforce_iam: bool = True,
     ) -> None:
         self.region = region
         self.account_id = ACCOUNT_ID
@@ -95,6 +97,8 @@ class Emulation:
         self.work_dir = work_dir.resolve() if work_dir else Path(tempfile.mkdtemp(prefix="offline-runtime-"))
         self._initial_lambda_env = dict(lambda_env or {})
         self.quiet_engine = quiet_engine
+        # Calls made as a role (engine, handlers, Glue runs) are authorized by its policies.
+        self.enforce_iam = enforce_iam
         # As Step Functions Local: a mock config file named here or in SFN_MOCK_CONFIG is loaded at start.
         env_mock_config = os.environ.get("SFN_MOCK_CONFIG")
         self._mock_config_path = mock_config or (Path(env_mock_config) if env_mock_config else None)
@@ -143,6 +147,11 @@ class Emulation:
             )
             moto_hooks.settings.lambda_runner = self.lambda_runner
             moto_hooks.settings.glue_runner = self.glue_runner
+            if self.enforce_iam:
+                policies = PolicyCache(lambda role_arn: role_policy_documents(self.client("iam"), role_arn))
+                moto_hooks.settings.role_policies = policies
+                self.lambda_runner.role_policies = policies
+                self.glue_runner.role_policies = policies
             self._enable_engine()
             if self._mock_config_path is not None:
                 self.load_mock_config(self._mock_config_path)
@@ -165,6 +174,7 @@ class Emulation:
                 _running = None
                 moto_hooks.settings.lambda_runner = None
                 moto_hooks.settings.glue_runner = None
+                moto_hooks.settings.role_policies = None
                 moto_hooks.clear_mock_config()
                 if self._previous_moto_port is None:
                     os.environ.pop("MOTO_PORT", None)
@@ -183,6 +193,11 @@ class Emulation:
 
     def _enable_engine(self) -> None:
         self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
+        # AWS managed policies exist in every account: SAM attaches some (AWSLambdaBasicExecutionRole).
+        # moto's config API does not take this setting; the server runs in this process.
+        from moto.core.config import default_user_config
+
+        default_user_config["iam"] = {"load_aws_managed_policies": True}
 
     def _post(self, path: str, body: Any) -> Any:
         data = json.dumps(body).encode() if body is not None else b""

@@ -1,24 +1,27 @@
 """Runs a Glue job run for real: the job's script on local Spark, its S3 paths mirrored to local disk.
 
 The emulation's Glue hook hands every StartJobRun here (on a worker thread). The script is downloaded
-from its `ScriptLocation` in the emulated S3 and run with the venv's Python (pyspark installed), its
-arguments as `--name value` pairs like Glue passes them. Every `s3://bucket/key` argument is first
+from its `ScriptLocation` in the emulated S3 and run, its arguments as `--name value` pairs like Glue
+passes them, by one warm local Spark (glue_worker.py: one JVM for the emulation's life, a fresh
+SparkSession per run), so only the first run pays Spark's start. Every `s3://bucket/key` argument is first
 mirrored to a local path (the object, or every object under the prefix) and rewritten to it; afterwards
 whatever the script wrote there goes back to the emulated S3: new and changed files are uploaded, and
 for a prefix the script wrote to, objects whose files it removed are deleted (Spark's overwrite).
 """
 
 import hashlib
+import json
 import mimetypes
 import os
 import re
+import select
 import shutil
 import subprocess
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +29,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from offline_runtime.clients import DUMMY_CREDENTIALS, emulation_client
+from offline_runtime.iam import enforce_on
 
 # Glue's default job timeout: 48 hours.
 DEFAULT_TIMEOUT_MINUTES = 2880
+WORKER = Path(__file__).with_name("glue_worker.py")
 _LOG_GROUP_OUTPUT = "/aws-glue/jobs/output"
 _LOG_GROUP_ERROR = "/aws-glue/jobs/error"
 _ERROR_MESSAGE_LIMIT = 2048
@@ -42,6 +47,7 @@ class GlueJobRunRequest:
     arguments: Mapping[str, str]
     timeout_minutes: int | None
     region: str
+    role_arn: str = ""  # the job's role: its policies authorize the run's S3 and log calls
 
 
 @dataclass(frozen=True)
@@ -87,8 +93,10 @@ class GlueJobRunner:
         self.region = region
         self.python = python
         self._lock = threading.Lock()
-        self._running: set[subprocess.Popen[bytes]] = set()
         self._faults: deque[str] = deque()
+        self._worker = _WarmSpark(python, work_dir / "glue-worker", self._environment)
+        # Reads a role's policies; when set, the run's calls are authorized as the job's role.
+        self.role_policies: Callable[[str], list[dict[str, Any]]] | None = None
 
     def script_faults(self, *kinds: str) -> None:
         """The next runs end as Glue runs do when their script fails ("fail": it exits 1) or runs past the
@@ -99,21 +107,22 @@ class GlueJobRunner:
         with self._lock:
             self._faults.extend(kinds)
 
-    def client(self, service: str) -> Any:
-        return emulation_client(service, self.endpoint_url, self.region)
+    def client(self, service: str, role_arn: str = "") -> Any:
+        client = emulation_client(service, self.endpoint_url, self.region)
+        read = self.role_policies
+        if read is not None and role_arn:
+            enforce_on(client, role_arn, lambda: read(role_arn))
+        return client
 
     def terminate_all(self) -> None:
-        with self._lock:
-            running = list(self._running)
-        for proc in running:
-            proc.kill()
+        self._worker.stop()
 
     def __call__(self, request: GlueJobRunRequest) -> GlueJobRunOutcome:
         run_dir = self.work_dir / "glue" / request.run_id
         if run_dir.exists():
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True)
-        s3 = self.client("s3")
+        s3 = self.client("s3", request.role_arn)
         try:
             script = self._download_script(s3, request.script_location, run_dir / "script")
         except (ClientError, ValueError) as exc:
@@ -129,25 +138,24 @@ class GlueJobRunner:
             argv += [name, self._mirror_argument(s3, str(value), run_dir / "s3", mirrors)]
 
         stdout_path, stderr_path = run_dir / "stdout.log", run_dir / "stderr.log"
+        stdout_path.touch()
+        stderr_path.touch()
         timeout_seconds = (
             0.0 if fault == "timeout" else 60 * (request.timeout_minutes or DEFAULT_TIMEOUT_MINUTES)
         )
-        with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-            proc = subprocess.Popen(argv, cwd=run_dir, env=self._environment(run_dir), stdout=out, stderr=err)
-            with self._lock:
-                self._running.add(proc)
-            try:
-                returncode = proc.wait(timeout=timeout_seconds)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                returncode = None
-                proc.wait()
-            finally:
-                with self._lock:
-                    self._running.discard(proc)
+        returncode = self._worker.run(
+            {
+                "script": str(script),
+                "argv": argv[2:],
+                "cwd": str(run_dir),
+                "stdout": str(stdout_path),
+                "stderr": str(stderr_path),
+            },
+            timeout_seconds,
+        )
 
         stderr_text = stderr_path.read_text(errors="replace")
-        self._publish_logs(request.run_id, stdout_path.read_text(errors="replace"), stderr_text)
+        self._publish_logs(request, stdout_path.read_text(errors="replace"), stderr_text)
         # Glue scripts write straight to S3, so whatever a failed run wrote stays there too.
         try:
             for mirror in mirrors.values():
@@ -260,8 +268,9 @@ class GlueJobRunner:
             for relative in sorted(mirror.hashes.keys() - current.keys()):
                 s3.delete_object(Bucket=mirror.bucket, Key=prefix + relative)
 
-    def _publish_logs(self, run_id: str, stdout: str, stderr: str) -> None:
-        logs = self.client("logs")
+    def _publish_logs(self, request: GlueJobRunRequest, stdout: str, stderr: str) -> None:
+        run_id = request.run_id
+        logs = self.client("logs", request.role_arn)
         for group, text in ((_LOG_GROUP_OUTPUT, stdout), (_LOG_GROUP_ERROR, stderr)):
             lines = [line for line in text.splitlines() if line.strip()][-10_000:]
             if not lines:
@@ -278,6 +287,64 @@ class GlueJobRunner:
                 logs.put_log_events(
                     logGroupName=group, logStreamName=run_id, logEvents=events[start : start + 1000]
                 )
+
+
+class _WarmSpark:
+    """The glue_worker process: started on the first run, kept for the next, replaced after a timeout."""
+
+    def __init__(self, python: str, directory: Path, environment: Any) -> None:
+        self.python = python
+        self.directory = directory
+        self.environment = environment
+        self._lock = threading.Lock()  # one run at a time: they share the worker
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._results: Any = None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is not None and self._proc.poll() is None:
+            return self._proc
+        self.directory.mkdir(parents=True, exist_ok=True)
+        read_fd, write_fd = os.pipe()
+        with (self.directory / "worker.log").open("ab") as log:
+            self._proc = subprocess.Popen(
+                [self.python, str(WORKER), str(write_fd)],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=log,
+                pass_fds=(write_fd,),
+                cwd=self.directory,
+                env=self.environment(self.directory),
+            )
+        os.close(write_fd)
+        self._results = os.fdopen(read_fd, "r")
+        return self._proc
+
+    def run(self, request: Mapping[str, Any], timeout_seconds: float) -> int | None:
+        """The script's exit status, or None when it ran past `timeout_seconds` (the worker is killed)."""
+        with self._lock:
+            proc = self._start()
+            assert proc.stdin is not None
+            proc.stdin.write((json.dumps(request) + "\n").encode())
+            proc.stdin.flush()
+            ready, _, _ = select.select([self._results], [], [], timeout_seconds)
+            line = self._results.readline() if ready else ""
+            if not line:  # timed out, or the worker died (the JVM crashed, say)
+                self._kill()
+                return None if not ready else 1
+            return int(json.loads(line)["returncode"])
+
+    def _kill(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+        if self._results is not None:
+            self._results.close()
+            self._results = None
+
+    def stop(self) -> None:
+        with self._lock:
+            self._kill()
 
 
 def error_message_from(stderr: str, returncode: int) -> str:

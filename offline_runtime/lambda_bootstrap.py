@@ -87,7 +87,39 @@ def _exit(code: int = 0) -> None:
     os._exit(code)
 
 
+def _authorize_calls_as_the_functions_role() -> None:
+    """Every AWS call the handler makes is authorized against its role's policies first (OFFLINE_IAM,
+    set by lambda_runner), as AWS authorizes it; a denied call raises the service's ClientError."""
+    setting = os.environ.pop("OFFLINE_IAM", None)
+    if not setting:
+        return
+    import importlib.util
+
+    import botocore.client
+
+    config = json.loads(setting)
+    spec = importlib.util.spec_from_file_location("offline_iam", config["module"])
+    assert spec is not None and spec.loader is not None
+    iam = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(iam)
+    original = botocore.client.BaseClient._make_api_call
+
+    def make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        iam.authorize(
+            self.meta.service_model.service_name,
+            operation_name,
+            api_params,
+            role_arn=config["role_arn"],
+            documents=config["documents"],
+            region=self.meta.region_name,
+        )
+        return original(self, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = make_api_call
+
+
 def main() -> None:
+    _authorize_calls_as_the_functions_role()
     spec = json.load(sys.stdin)
     outcome = _Outcome(Path(spec["result_path"]))
     request_id: str = spec["request_id"]

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 from offline_runtime.clients import DUMMY_CREDENTIALS
 
 BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
+IAM_MODULE = Path(__file__).with_name("iam.py")
 # Lambda allows 10 s for the init phase (imports) before the handler's own timeout starts.
 INIT_TIMEOUT_SECONDS = 10.0
 
@@ -52,6 +53,7 @@ class LambdaInvocation:
     code_sha256: str
     layers: tuple[LayerContent, ...]
     event: Any
+    role_arn: str = ""  # the function's role: its policies authorize the handler's calls
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class LambdaRunner:
         self.python = python
         # Set by the runtime, e.g. the RapidAPI stand-in's base URLs; wins over the function's variables.
         self.extra_env: dict[str, str] = {}
+        # Reads a role's policies; set, a handler's calls are authorized as its role (offline_runtime.iam).
+        self.role_policies: Callable[[str], list[dict[str, Any]]] | None = None
         self._function_sources: dict[str, Path] = {}
         self._layer_sources: dict[str, Path] = {}
         self._lock = threading.Lock()
@@ -200,6 +204,14 @@ class LambdaRunner:
                 **DUMMY_CREDENTIALS,
             }
         )
+        if self.role_policies is not None and invocation.role_arn:
+            env["OFFLINE_IAM"] = json.dumps(
+                {
+                    "module": str(IAM_MODULE),
+                    "role_arn": invocation.role_arn,
+                    "documents": self.role_policies(invocation.role_arn),
+                }
+            )
         return env
 
     def _dir(self, name: str) -> Path:

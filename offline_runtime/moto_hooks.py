@@ -67,12 +67,15 @@ guard each hook's behaviour through boto3 (each names the hooks it guards).
    botocore's model, as `ValidationException` with AWS's message (a stream name with a space, an
    execution input over 262,144 bytes); S3's general purpose bucket naming rules (`InvalidBucketName`);
    e-mail endpoints that are no address (`InvalidParameter`). moto checks none of these.
+16. iam: `boto_client_for` as each of ENGINE_CLIENT_MODULES imported it -> the Step Functions engine's
+   service calls are authorized against the execution's role (offline_runtime.iam) before they are sent,
+   a denied call failing with the service's access-denied error, as on AWS; moto sends them unchecked
+   with fixed dummy credentials. `settings.role_policies` reads a role's policies (None: not enforced).
 """
 
 import base64
 import copy
 import datetime
-import fnmatch
 import functools
 import importlib
 import inspect
@@ -94,10 +97,12 @@ from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 
 from offline_runtime.glue_runner import GlueJobRunOutcome, GlueJobRunRequest
+from offline_runtime.iam import statement_applies
 from offline_runtime.lambda_runner import LambdaInvocation, LambdaResult, LayerContent
 
 _SFN = "moto.stepfunctions.parser"
-_STATE_TASK_SERVICE = f"{_SFN}.asl.component.state.exec.state_task.service"
+_STATE_TASK = f"{_SFN}.asl.component.state.exec.state_task"
+_STATE_TASK_SERVICE = f"{_STATE_TASK}.service"
 
 
 @dataclass(frozen=True)
@@ -288,6 +293,24 @@ HOOK_POINTS: tuple[HookPoint, ...] = (
         "SNSBackend.subscribe",
         ("self", "topic_arn", "endpoint", "protocol"),
     ),
+    *(
+        HookPoint(
+            "iam", f"{_STATE_TASK}.{module}", "boto_client_for", ("region", "service", "state_credentials")
+        )
+        for module in (
+            "lambda_eval_utils",
+            "service.state_task_service_aws_sdk",
+            "service.state_task_service_glue",
+            "service.state_task_service_sns",
+            "service.state_task_service_sqs",
+            "service.state_task_service_sfn",
+            "service.state_task_service_dynamodb",
+            "service.state_task_service_events",
+            "service.state_task_service_ecs",
+            "service.state_task_service_batch",
+            "service.state_task_service_unsupported",
+        )
+    ),
     HookPoint(
         "mock-invocations",
         f"{_SFN}.asl.eval.environment",
@@ -310,6 +333,8 @@ class HookSettings:
     sync_poll_seconds: float = 0.05
     lambda_runner: Callable[[LambdaInvocation], LambdaResult] | None = None
     glue_runner: Callable[[GlueJobRunRequest], GlueJobRunOutcome] | None = None
+    # Reads a role's policy documents, for the engine's calls as the execution's role; None: IAM is off.
+    role_policies: Callable[[str], list[dict[str, Any]]] | None = None
     # Step Functions Local mock config (MockConfigFile format), merged from everything loaded.
     mock_config: dict[str, Any] = field(default_factory=lambda: {"StateMachines": {}, "MockedResponses": {}})
 
@@ -348,6 +373,7 @@ def install() -> None:
         _install_bucket_policies()
         _install_intrinsics()
         _install_validation()
+        _install_iam()
         _installed = True
 
 
@@ -406,6 +432,7 @@ def _install_lambda() -> None:
             code_sha256=self.code_sha_256,
             layers=tuple(layers),
             event=event,
+            role_arn=str(self.role or ""),
         )
         self.logs_backend.ensure_log_group(self.logs_group_name)
         result = runner(invocation)
@@ -471,6 +498,7 @@ def _install_glue() -> None:
             arguments=dict(run.arguments or {}),
             timeout_minutes=run.timeout or self.timeout,
             region=self.backend.region_name,
+            role_arn=str(self.role or ""),
         )
 
         def work() -> None:
@@ -877,42 +905,6 @@ def _mock_test_case(state_machine_name: str, test_case: str) -> Any:
 
 # ---------------------------------------------------------------- 12: bucket policies
 
-# The request context of every request to the emulation, as AWS would see an SDK's request.
-REQUEST_CONTEXT: dict[str, str] = {"aws:SecureTransport": "true"}
-
-
-def _condition_holds(operator: str, key: str, expected: Any) -> bool:
-    """One IAM condition against REQUEST_CONTEXT, with AWS's rules for keys the request does not carry."""
-    expected_values = [str(v) for v in (expected if isinstance(expected, list) else [expected])]
-    base = operator.removesuffix("IfExists")
-    if base == "Null":
-        return (key not in REQUEST_CONTEXT) == (expected_values[0].lower() == "true")
-    if key not in REQUEST_CONTEXT:
-        # Absent keys: negated operators hold, ...IfExists holds, everything else does not.
-        return operator.endswith("IfExists") or "Not" in base
-    actual = REQUEST_CONTEXT[key]
-    if base == "Bool":
-        return actual.lower() in (v.lower() for v in expected_values)
-    if base in ("StringEquals", "ArnEquals"):
-        return actual in expected_values
-    if base == "StringEqualsIgnoreCase":
-        return actual.lower() in (v.lower() for v in expected_values)
-    if base in ("StringNotEquals", "ArnNotEquals"):
-        return actual not in expected_values
-    if base in ("StringLike", "ArnLike"):
-        return any(fnmatch.fnmatchcase(actual, v) for v in expected_values)
-    if base in ("StringNotLike", "ArnNotLike"):
-        return not any(fnmatch.fnmatchcase(actual, v) for v in expected_values)
-    raise ValueError(f"bucket policy condition operator {operator} is not supported offline")
-
-
-def statement_applies(statement: dict[str, Any]) -> bool:
-    return all(
-        _condition_holds(operator, key, expected)
-        for operator, pairs in statement.get("Condition", {}).items()
-        for key, expected in pairs.items()
-    )
-
 
 def _install_bucket_policies() -> None:
     from moto.iam.access_control import IAMPolicy, PermissionResult
@@ -1211,3 +1203,28 @@ def _install_validation() -> None:
     _replace(responses.BaseResponse, "call_action", call_action, "core.call_action")
     _replace(s3_models.S3Backend, "create_bucket", create_bucket, "s3.create_bucket")
     _replace(sns_models.SNSBackend, "subscribe", subscribe, "sns.subscribe")
+
+
+# ---------------------------------------------------------------- 16: IAM for the engine's calls
+
+
+def _install_iam() -> None:
+    from offline_runtime.iam import enforce_on
+
+    for point in HOOK_POINTS:
+        if point.hook != "iam":
+            continue
+        module = importlib.import_module(point.module)
+        original = module.boto_client_for
+
+        def boto_client_for(
+            region: str, service: str, state_credentials: Any = None, _original: Any = original
+        ) -> Any:
+            client = _original(region=region, service=service, state_credentials=state_credentials)
+            read = settings.role_policies
+            role_arn = getattr(state_credentials, "role_arn", None)
+            if read is not None and role_arn:
+                enforce_on(client, role_arn, lambda: read(role_arn))
+            return client
+
+        _replace(module, "boto_client_for", boto_client_for, f"iam.{point.module}")

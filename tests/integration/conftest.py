@@ -29,10 +29,14 @@ def emulation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulation]:
 
 @pytest.fixture(scope="session")
 def role_arn(emulation: Emulation) -> str:
+    """A role for the hook tests' own state machines, functions and jobs: allowed everything, so that
+    what they test is not IAM (test_hook_iam.py tests that)."""
     document = {"Version": "2012-10-17", "Statement": []}
-    role = emulation.client("iam").create_role(
-        RoleName=unique("test-role"), AssumeRolePolicyDocument=json.dumps(document)
-    )
+    iam = emulation.client("iam")
+    name = unique("test-role")
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(document))
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_role_policy(RoleName=name, PolicyName="AllowEverything", PolicyDocument=json.dumps(everything))
     return str(role["Role"]["Arn"])
 
 

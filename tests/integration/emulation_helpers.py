@@ -112,8 +112,14 @@ def bucket_names(emulation: Emulation) -> set[str]:
 
 
 def stream_names(emulation: Emulation) -> set[str]:
-    pages = emulation.client("kinesis").get_paginator("list_streams").paginate()
-    return {name for page in pages for name in page["StreamNames"]}
+    # Paged by the last name, as the definition's ListMoreStreams does (moto gives no NextToken).
+    kinesis, names, kwargs = emulation.client("kinesis"), set(), {}
+    while True:
+        page = kinesis.list_streams(Limit=100, **kwargs)
+        names.update(page["StreamNames"])
+        if not page["HasMoreStreams"] or not page["StreamNames"]:
+            return names
+        kwargs = {"ExclusiveStartStreamName": page["StreamNames"][-1]}
 
 
 def topic_arns(emulation: Emulation) -> set[str]:

@@ -70,6 +70,8 @@ Resources:
         FunctionArn: !GetAtt GreetFunction.Arn
         TopicName: !GetAtt Topic.TopicName
         Where: !Sub "${AWS::Region}/${AWS::AccountId}/${AWS::Partition}/${AWS::StackName}"
+      Policies:
+        - LambdaInvokePolicy: {FunctionName: !Ref GreetFunction}
 Outputs:
   MachineArn: {Value: !Ref Machine}
   BucketArn: {Value: !GetAtt Data.Arn}

@@ -260,3 +260,63 @@ def test_a_retried_sync_task_runs_the_job_again(emulation, glue_job, create_stat
     assert failures == ["TaskFailed", "TaskFailed"]
     runs = emulation.client("glue").get_job_runs(JobName=job)["JobRuns"]
     assert [run["JobRunState"] for run in runs] == ["FAILED", "FAILED"]
+
+
+ISOLATION_SCRIPT = """
+    import argparse
+    import json
+    import pathlib
+
+    from pyspark.sql import SparkSession
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--summary")
+    parser.add_argument("--marker")
+    args, _ = parser.parse_known_args()
+    spark = SparkSession.builder.appName("isolation").getOrCreate()
+    seen = {
+        "conf": spark.conf.get("offline.test.marker", None),
+        "views": sorted(t.name for t in spark.catalog.listTables() if t.isTemporary),
+        "cached": spark.sparkContext._jsc.sc().getPersistentRDDs().size(),
+        "shuffle_partitions": spark.conf.get("spark.sql.shuffle.partitions"),
+        "jvm_start": spark.sparkContext.startTime,
+    }
+    spark.conf.set("offline.test.marker", args.marker)
+    spark.conf.set("spark.sql.shuffle.partitions", "3")
+    frame = spark.range(5)
+    frame.createOrReplaceTempView("left_by_" + args.marker)
+    frame.cache().count()
+    pathlib.Path(args.summary).write_text(json.dumps(seen))
+    spark.stop()  # a Glue script may stop its session; the next run must still get one
+"""
+
+
+def test_warm_spark_runs_share_the_jvm_but_nothing_of_a_previous_run(emulation, role_arn) -> None:
+    s3, glue = emulation.client("s3"), emulation.client("glue")
+    bucket = unique("isolation")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="job.py", Body=textwrap.dedent(ISOLATION_SCRIPT).encode())
+    job = unique("isolation-job")
+    glue.create_job(
+        Name=job, Role=role_arn, Command={"Name": "glueetl", "ScriptLocation": f"s3://{bucket}/job.py"}
+    )
+
+    seen = []
+    for number in (1, 2):
+        run_id = glue.start_job_run(
+            JobName=job,
+            Arguments={"--summary": f"s3://{bucket}/seen-{number}.json", "--marker": f"run{number}"},
+        )["JobRunId"]
+        deadline = time.monotonic() + 240
+        while (state := glue.get_job_run(JobName=job, RunId=run_id)["JobRun"]["JobRunState"]) == "RUNNING":
+            assert time.monotonic() < deadline, "the run did not end"
+            time.sleep(0.2)
+        assert state == "SUCCEEDED", glue.get_job_run(JobName=job, RunId=run_id)["JobRun"].get("ErrorMessage")
+        seen.append(json.loads(s3.get_object(Bucket=bucket, Key=f"seen-{number}.json")["Body"].read()))
+
+    first, second = seen
+    # The second run found no conf, view, cache or setting of the first ...
+    assert second["conf"] is None and second["views"] == [] and second["cached"] == 0
+    assert second["shuffle_partitions"] == first["shuffle_partitions"] != "3"
+    # ... on the same, already started JVM.
+    assert second["jvm_start"] == first["jvm_start"]
