@@ -313,35 +313,41 @@ class _Deployment:
         return str(role["Role"]["Arn"])
 
     def sam_translated(self) -> dict[str, Any]:
-        """The template as the SAM translator (the one `sam deploy` runs) expands it, artifacts as S3 URIs."""
         if self._translated is None:
-            import copy
-
-            from samtranslator.translator.transform import transform
-
-            packaged = copy.deepcopy(self.template)
-            for resource in packaged["Resources"].values():
-                properties = resource.get("Properties", {})
-                for key in ("CodeUri", "ContentUri", "DefinitionUri"):
-                    if isinstance(properties.get(key), str):
-                        properties[key] = f"s3://offline-artifacts/{properties[key]}"
-
-            class NoNamedManagedPolicies:
-                def load(self) -> dict[str, str]:
-                    return {}
-
-            previous = os.environ.get("AWS_DEFAULT_REGION")
-            os.environ["AWS_DEFAULT_REGION"] = self.emulation.region  # the translator reads the region here
             try:
-                self._translated = dict(transform(packaged, dict(self.parameters), NoNamedManagedPolicies()))
+                self._translated = sam_translate(self.template, self.emulation.region, self.parameters)
             except Exception as exc:
                 raise DeployError(f"the SAM translator refused the template: {exc}") from None
-            finally:
-                if previous is None:
-                    os.environ.pop("AWS_DEFAULT_REGION", None)
-                else:
-                    os.environ["AWS_DEFAULT_REGION"] = previous
         return self._translated
+
+
+def sam_translate(template: Mapping[str, Any], region: str, parameters: Mapping[str, str]) -> dict[str, Any]:
+    """The template as the SAM translator (the one `sam deploy` runs) expands it, with local artifact paths
+    replaced by S3 URIs as `sam package` does."""
+    import copy
+
+    from samtranslator.translator.transform import transform
+
+    packaged = copy.deepcopy(dict(template))
+    for resource in packaged["Resources"].values():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri", "DefinitionUri"):
+            if isinstance(properties.get(key), str):
+                properties[key] = f"s3://offline-artifacts/{properties[key]}"
+
+    class NoNamedManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    previous = os.environ.get("AWS_DEFAULT_REGION")
+    os.environ["AWS_DEFAULT_REGION"] = region  # the translator reads the region from here
+    try:
+        return dict(transform(packaged, dict(parameters), NoNamedManagedPolicies()))
+    finally:
+        if previous is None:
+            os.environ.pop("AWS_DEFAULT_REGION", None)
+        else:
+            os.environ["AWS_DEFAULT_REGION"] = previous
 
 
 def _merge_maps(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

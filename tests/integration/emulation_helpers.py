@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from offline_runtime.deployer import DeployedStack
+from offline_runtime.deployer import DeployedStack, deploy
 from offline_runtime.deployer import zip_directory as zip_directory  # one implementation, the deployer's
 from offline_runtime.emulation import Emulation, ExecutionResult
 from offline_runtime.rapidapi_standin import Api, RapidApiStandIn
@@ -251,6 +251,32 @@ class SqsObserver:
 
 
 # ---------------------------------------------------------------- the deployed pipeline
+
+
+def deploy_pipeline(
+    emulation: Emulation,
+    standin: RapidApiStandIn,
+    *,
+    template: Path = REPO / "template.yaml",
+    prefix: str = "pipeline",
+    overrides: Mapping[str, str] | None = None,
+) -> "Pipeline":
+    """A stack of `template` with its own account-wide names (Glue job, catalog database), the secret
+    holding the stand-in's key, and an SQS observer on its notification topic."""
+    name = unique(prefix)
+    stack = deploy(
+        emulation,
+        template,
+        stack_name=name,
+        parameter_overrides={
+            "GlueJobName": name,
+            "CatalogDatabaseName": name.replace("-", "_"),
+            **(overrides or {}),
+        },
+        secret_values={"RapidApiKeySecret": standin.api_key},
+    )
+    observer = SqsObserver(emulation, str(stack.ref("NotificationTopic")))
+    return Pipeline(emulation, stack, standin, observer).fresh()
 
 
 @dataclass

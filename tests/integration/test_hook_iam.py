@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulation_helpers import REPO, Pipeline, SqsObserver, task_failures, unique
+from emulation_helpers import REPO, Pipeline, deploy_pipeline, task_failures
 from samcli.yamlhelper import yaml_parse
 
-from offline_runtime.deployer import deploy
 from offline_runtime.iam import Authorization, decision
 from offline_runtime.report import error_message
 
@@ -57,17 +56,7 @@ def deploy_mutated(emulation, standin, tmp_path: Path, mutate: Callable[[Templat
     for directory in ("functions", "layers", "glue", "statemachine"):
         (tmp_path / directory).symlink_to(REPO / directory)
     (tmp_path / "template.yaml").write_text(json.dumps(template))
-    name = unique("iam")
-    stack = deploy(
-        emulation,
-        tmp_path / "template.yaml",
-        stack_name=name,
-        parameter_overrides={"GlueJobName": name, "CatalogDatabaseName": name.replace("-", "_")},
-        secret_values={"RapidApiKeySecret": standin.api_key},
-    )
-    return Pipeline(
-        emulation, stack, standin, SqsObserver(emulation, str(stack.ref("NotificationTopic")))
-    ).fresh()
+    return deploy_pipeline(emulation, standin, template=tmp_path / "template.yaml", prefix="iam")
 
 
 STREAMING = {"workflow": "streaming"}

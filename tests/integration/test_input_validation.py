@@ -9,9 +9,8 @@ import json
 
 import pytest
 from emulation_helpers import (
-    REPO,
     Pipeline,
-    SqsObserver,
+    deploy_pipeline,
     load_event,
     reference,
     resource_names,
@@ -20,7 +19,6 @@ from emulation_helpers import (
     unique,
 )
 
-from offline_runtime.deployer import deploy
 from offline_runtime.report import error_message
 
 REJECTED_PATH = ["ValidateExecutionInput", "ExecutionFailed"]
@@ -103,16 +101,7 @@ def test_a_country_upstream_does_not_know_fails_naming_the_field(pipeline) -> No
 @pytest.fixture(scope="module")
 def default_stack(emulation, rapidapi_standin) -> Pipeline:
     """template.yaml with its defaults but for account-wide names (Glue job, catalog database)."""
-    name = unique("defaults")
-    stack = deploy(
-        emulation,
-        REPO / "template.yaml",
-        stack_name=name,
-        parameter_overrides={"GlueJobName": name, "CatalogDatabaseName": name.replace("-", "_")},
-        secret_values={"RapidApiKeySecret": rapidapi_standin.api_key},
-    )
-    observer = SqsObserver(emulation, str(stack.ref("NotificationTopic")))
-    return Pipeline(emulation, stack, rapidapi_standin, observer).fresh()
+    return deploy_pipeline(emulation, rapidapi_standin, prefix="defaults")
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,4 @@
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,32 +38,11 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
 @pytest.fixture(scope="session")
-def translated(template: dict[str, Any], monkeypatch_session: pytest.MonkeyPatch) -> dict[str, Any]:
-    """template.yaml as the SAM translator (the one `sam deploy` runs) expands it, with local artifact paths
-    replaced by S3 URIs as `sam package` does."""
-    import copy
+def translated(template: dict[str, Any]) -> dict[str, Any]:
+    """template.yaml as the SAM translator (the one `sam deploy` runs) expands it."""
+    from offline_runtime.deployer import sam_translate
 
-    from samtranslator.translator.transform import transform
-
-    packaged = copy.deepcopy(template)
-    for resource in packaged["Resources"].values():
-        properties = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri", "DefinitionUri"):
-            if isinstance(properties.get(key), str):
-                properties[key] = f"s3://artifacts/{properties[key]}"
-
-    class NoManagedPolicies:
-        def load(self) -> dict[str, str]:
-            return {}
-
-    monkeypatch_session.setenv("AWS_DEFAULT_REGION", REGION)
-    return dict(transform(packaged, {}, NoManagedPolicies()))
-
-
-@pytest.fixture(scope="session")
-def monkeypatch_session() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
+    return sam_translate(template, REGION, {})
 
 
 def resolve_resources(translated: dict[str, Any], overrides: dict[str, str] | None = None) -> dict[str, Any]:
