@@ -91,10 +91,12 @@ def authorizations(
         return [Authorization(f"glue:{operation}", _arn("glue", region, account, f"job/{p['JobName']}"))]
     elif service == "secretsmanager" and "SecretId" in p:
         secret = str(p["SecretId"])
+        # Named without its ARN, the ARN's random suffix is unknown here: a grant naming the whole ARN does
+        # not match it, so such a call is denied rather than guessed allowed.
         arn = (
             secret
             if secret.startswith("arn:")
-            else _arn("secretsmanager", region, account, f"secret:{secret}-*")
+            else _arn("secretsmanager", region, account, f"secret:{secret}")
         )
         return [Authorization(f"secretsmanager:{operation}", arn)]
     elif service == "logs" and "logGroupName" in p:
