@@ -73,13 +73,12 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-# Scripted faults: what replaces the job's script for the run ("timeout" keeps it and stops it at once).
-GLUE_FAULTS = {
-    "fail": "import sys\n"
-    "print('GlueFault: the run failed as scripted (--fault glue=fail)', file=sys.stderr)\n"
-    "sys.exit(1)\n",
-    "timeout": "",
-}
+# Scripted faults: "fail" runs FAILING_SCRIPT instead of the job's; "timeout" stops the run at once.
+GLUE_FAULTS = ("fail", "timeout")
+FAILING_SCRIPT = """import sys
+print("GlueFault: the run failed as scripted (--fault glue=fail)", file=sys.stderr)
+sys.exit(1)
+"""
 
 
 class GlueJobRunner:
@@ -130,10 +129,10 @@ class GlueJobRunner:
         with self._lock:
             fault = self._faults.popleft() if self._faults else None
         if fault == "fail":
-            script.write_text(GLUE_FAULTS["fail"])
+            script.write_text(FAILING_SCRIPT)
 
         mirrors: dict[str, _Mirror] = {}
-        argv = [self.python, str(script), "--JOB_NAME", request.job_name, "--JOB_RUN_ID", request.run_id]
+        argv = ["--JOB_NAME", request.job_name, "--JOB_RUN_ID", request.run_id]
         for name, value in request.arguments.items():
             argv += [name, self._mirror_argument(s3, str(value), run_dir / "s3", mirrors)]
 
@@ -146,7 +145,7 @@ class GlueJobRunner:
         returncode = self._worker.run(
             {
                 "script": str(script),
-                "argv": argv[2:],
+                "argv": argv,
                 "cwd": str(run_dir),
                 "stdout": str(stdout_path),
                 "stderr": str(stderr_path),

@@ -41,3 +41,12 @@ def test_the_end_is_exclusive(emulation, create_state_machine) -> None:
 def test_non_integer_bounds_are_rounded_to_the_nearest_integer(emulation, create_state_machine) -> None:
     # 0.5 -> 1 and 2.5 -> 3 (half up, as Java rounds); moto truncated them to 0 and 2.
     assert draws(emulation, create_state_machine, 0.5, 2.5) == {1, 2}
+
+
+def test_the_emulations_rounding_agrees_with_the_execution_inputs() -> None:
+    # Two owners on purpose: the general tool cannot import the project's schema.
+    from execution_input import math_random_bound as validator_bound
+    from offline_runtime.moto_hooks import math_random_bound
+
+    values = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 1.49, 3, -7, 2**31 - 1]
+    assert [math_random_bound(v, "start") for v in values] == [validator_bound(v) for v in values]
