@@ -30,9 +30,9 @@ java:
 
 ## Run both workflows offline, end to end, on the embedded AWS emulation.
 run: $(STAMP) java
-	$(BIN)/python -m offline_runtime run $(ARGS)
+	$(BIN)/python -m offline_pipeline run $(ARGS)
 
-## Every test: lint, unit, template, Glue on local Spark, integration on the emulation.
+## Every test: lint, unit, template, Glue on local Spark, the offline tool, the workflows on the emulation.
 test: $(STAMP) java lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -51,7 +51,7 @@ bench: $(STAMP) java
 
 ## Offline counterpart of `sam local invoke`: make invoke FUNCTION=FetchStockDataFunction EVENT=events/fetch_stock_data.json
 invoke: $(STAMP)
-	$(BIN)/python -m offline_runtime invoke $(FUNCTION) --event $(EVENT)
+	$(BIN)/python -m offline_pipeline invoke $(FUNCTION) --event $(EVENT)
 
 lock: $(STAMP)
 	(echo "# Transitive pins (pip freeze of requirements-dev.txt); regenerate with 'make lock'."; $(BIN)/pip freeze) > constraints.txt

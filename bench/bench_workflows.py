@@ -34,15 +34,16 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from offline_runtime.cfn_template import load_template  # noqa: E402
-from offline_runtime.clients import DUMMY_CREDENTIALS  # noqa: E402
-from offline_runtime.deployer import DeployedStack, deploy  # noqa: E402
-from offline_runtime.emulation import Emulation, ExecutionResult, time_scale_from_env  # noqa: E402
-from offline_runtime.lambda_runner import base_handler_environment  # noqa: E402
-from offline_runtime.rapidapi_standin import RapidApiStandIn  # noqa: E402
+from offline_aws.cfn_template import load_template  # noqa: E402
+from offline_aws.clients import DUMMY_CREDENTIALS  # noqa: E402
+from offline_aws.deployer import DeployedStack  # noqa: E402
+from offline_aws.emulation import Emulation, ExecutionResult, time_scale_from_env  # noqa: E402
+from offline_aws.lambda_runner import base_handler_environment  # noqa: E402
+from offline_pipeline.rapidapi_standin import RapidApiStandIn  # noqa: E402
+from offline_pipeline.report import HistoryTracker  # noqa: E402
+from offline_pipeline.stack import offline_pipeline  # noqa: E402
 
 WORKFLOWS = ("etl", "streaming")
-GLUE_STATE = "RunStockDataGlueJob"
 # Step Functions Standard: $0.025 per 1,000 state transitions.
 DOLLARS_PER_TRANSITION = 0.025 / 1000
 # Fetch function logical ID -> its ready-made event.
@@ -92,32 +93,24 @@ class RunFigures:
 
 
 def figures_of(result: ExecutionResult) -> RunFigures:
-    history = result.history
-    entered_at: dict[str, datetime] = {}
+    """Read off the history as the offline run's report reads it (the Glue step by its integration)."""
+    tracker = HistoryTracker(lambda line: None)
+    tracker.feed(result.history)
     state_seconds: dict[str, float] = {}
-    entered = scheduled = task_entries = 0
-    for event in history:
-        if "stateEnteredEventDetails" in event:
-            name = event["stateEnteredEventDetails"]["name"]
-            entered_at[name] = timestamp(event)
-            entered += 1
-            task_entries += event["type"] == "TaskStateEntered"
-        elif "stateExitedEventDetails" in event:
-            name = event["stateExitedEventDetails"]["name"]
-            seconds = (timestamp(event) - entered_at.pop(name)).total_seconds()
-            state_seconds[name] = state_seconds.get(name, 0.0) + seconds
-        elif "taskScheduledEventDetails" in event:
-            scheduled += 1
+    for record in tracker.states:
+        state_seconds[record.name] = state_seconds.get(record.name, 0.0) + (record.seconds or 0.0)
     # Every task attempt after the first in its state is a retry.
-    retries = scheduled - task_entries
+    retries = sum(record.retries for record in tracker.states)
+    history = result.history
     wall = (timestamp(history[-1]) - timestamp(history[0])).total_seconds()
     summary = (result.output or {}).get("runSummary") or {}
+    glue = tracker.task_of("glue")
     return RunFigures(
-        states_entered=entered,
-        transitions=entered + retries,
+        states_entered=len(tracker.states),
+        transitions=len(tracker.states) + retries,
         retries=retries,
         wall_seconds=wall,
-        glue_seconds=state_seconds.get(GLUE_STATE),
+        glue_seconds=glue.seconds if glue else None,
         glue_script_seconds=summary.get("durationSeconds"),
         state_seconds=state_seconds,
     )
@@ -329,12 +322,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"# Workflow benchmark: {args.runs} execution(s) per workflow, {args.cold_starts} cold start(s) "
         f"per handler, Wait/Retry delays at {time_scale}x"
     )
-    with RapidApiStandIn() as standin, Emulation(time_scale=time_scale, lambda_env=standin.env) as emulation:
-        started = time.perf_counter()
-        stack = deploy(
-            emulation, REPO / "template.yaml", secret_values={"RapidApiKeySecret": standin.api_key}
-        )
-        print(f"Deployed template.yaml offline in {time.perf_counter() - started:.2f} s")
+    started = time.perf_counter()
+    with offline_pipeline(time_scale=time_scale) as pipeline:
+        emulation, stack, standin = pipeline.emulation, pipeline.stack, pipeline.standin
+        print(f"Started the emulation and deployed template.yaml in {time.perf_counter() - started:.2f} s")
         workflow_results = {
             workflow: run_workflow(emulation, stack, workflow, args.runs, progress)
             for workflow in args.workflows

@@ -7,8 +7,8 @@ import pytest
 from pyspark.sql import SparkSession
 
 import stock_data_etl
+from offline_pipeline.rapidapi_standin import PAYLOADS as REFERENCE
 
-REFERENCE = Path(__file__).resolve().parents[2] / "offline_runtime" / "reference_payloads"
 Bar = tuple[str, str, str, str, str]  # open, high, low, close, volume as upstream strings
 
 

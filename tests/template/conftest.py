@@ -40,7 +40,7 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 @pytest.fixture(scope="session")
 def translated(template: dict[str, Any]) -> dict[str, Any]:
     """template.yaml as the SAM translator (the one `sam deploy` runs) expands it."""
-    from offline_runtime.deployer import sam_translate
+    from offline_aws.deployer import sam_translate
 
     return sam_translate(template, REGION, {})
 
@@ -48,7 +48,7 @@ def translated(template: dict[str, Any]) -> dict[str, Any]:
 def resolve_resources(translated: dict[str, Any], overrides: dict[str, str] | None = None) -> dict[str, Any]:
     """Every resource's properties with parameters, conditions and intrinsics evaluated as CloudFormation
     would; a resource stands for itself as `<LogicalId>` (Ref) or an ARN of its type (Fn::GetAtt)."""
-    from offline_runtime.cfn_template import Resolver, parameter_values
+    from offline_aws.cfn_template import Resolver, parameter_values
 
     resources = translated["Resources"]
     arn_formats = {

@@ -8,7 +8,7 @@ from typing import Any
 import botocore.session
 import pytest
 
-from offline_runtime.moto_hooks import java_pascal_case, sdk_service_error_name
+from offline_aws.moto_hooks.sdk_integrations import java_pascal_case, sdk_service_error_name
 
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "requests"
 

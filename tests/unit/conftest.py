@@ -17,10 +17,10 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
-from offline_runtime.rapidapi_standin import RapidApiStandIn
+from offline_pipeline.rapidapi_standin import PAYLOADS, RapidApiStandIn
 
 REPO = Path(__file__).resolve().parents[2]
-REFERENCE = REPO / "offline_runtime" / "reference_payloads"
+REFERENCE = PAYLOADS
 # Lambda sets the service name before any import; the layer's child logger takes its name at import.
 SERVICE = os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "fetch-tests")
 

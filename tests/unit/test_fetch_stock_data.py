@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from offline_runtime.rapidapi_standin import ScriptedResponse
+from offline_pipeline.rapidapi_standin import ScriptedResponse
 from rapidapi import (
     InvalidInputError,
     InvalidUpstreamResponseError,

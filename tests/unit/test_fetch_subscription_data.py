@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from offline_runtime.rapidapi_standin import ScriptedResponse
+from offline_pipeline.rapidapi_standin import ScriptedResponse
 from rapidapi import (
     InvalidInputError,
     InvalidUpstreamResponseError,

@@ -1,4 +1,4 @@
-"""The RapidAPI stand-in itself, over real HTTP (the offline runtime and integration tests rely on it)."""
+"""The RapidAPI stand-in itself, over real HTTP (the offline run and the workflow tests rely on it)."""
 
 import secrets
 import threading
@@ -6,7 +6,7 @@ import threading
 import pytest
 import requests
 
-from offline_runtime.rapidapi_standin import RapidApiStandIn, ScriptedResponse
+from offline_pipeline.rapidapi_standin import RapidApiStandIn, ScriptedResponse
 
 
 @pytest.fixture

@@ -1,0 +1,119 @@
+"""Hooks on moto: Time.
+Guarded through boto3 by tests/offline_tool/hooks/test_hook_time_scale.py.
+
+8. time-scale: ...wait_function.WaitFunction._wait_interval, ...retry.retrier_decl.time and
+   ...state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK -> Wait states and Retry back-off
+   sleep `time_scale` times their delay (each delay recorded), `.sync` polls every `sync_poll_seconds`.
+   Glue runs take real time offline, so while one is in flight a delay lasts up to its real length: a
+   retry racing a run (Glue.ConcurrentRunsExceededException) has the outcome it has at scale 1.
+"""
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from offline_aws.moto_hooks.core import SFN, STATE_TASK_SERVICE, HookPoint, replace, settings
+from offline_aws.moto_hooks.glue_jobs import glue_runs_in_flight
+
+HOOK_POINTS: tuple[HookPoint, ...] = (
+    HookPoint(
+        "time-scale",
+        f"{SFN}.asl.component.state.wait.wait_function.wait_function",
+        "WaitFunction._wait_interval",
+        ("self", "env", "wait_seconds"),
+    ),
+    HookPoint("time-scale", f"{SFN}.asl.component.common.retry.retrier_decl", "time"),
+    HookPoint(
+        "time-scale",
+        f"{STATE_TASK_SERVICE}.state_task_service_callback",
+        "_DELAY_SECONDS_SYNC_CONDITION_CHECK",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class RecordedDelay:
+    kind: str  # "wait" | "retry"
+    requested_seconds: float
+    slept_seconds: float
+
+
+_delays: deque[RecordedDelay] = deque(maxlen=10_000)
+_installed = False
+
+
+def recorded_delays() -> list[RecordedDelay]:
+    return list(_delays)
+
+
+def clear_recorded_delays() -> None:
+    _delays.clear()
+
+
+class _ScaledTime:
+    """Stands in for the `time` module where moto sleeps between retries."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        started = time.monotonic()
+        scaled = max(0.0, float(seconds)) * settings.time_scale
+        time.sleep(scaled)
+        added = _outlast_glue_runs(started + max(0.0, float(seconds)))
+        _delays.append(RecordedDelay("retry", float(seconds), scaled + added))
+
+
+def _outlast_glue_runs(real_deadline: float, is_running: Callable[[], bool] = lambda: True) -> float:
+    """Keep sleeping, up to the delay's real length, while a Glue run is in flight; the seconds added."""
+    started = time.monotonic()
+    while glue_runs_in_flight() and is_running() and time.monotonic() < real_deadline:
+        time.sleep(min(0.05, max(0.0, real_deadline - time.monotonic())))
+    return time.monotonic() - started if time.monotonic() > started + 1e-3 else 0.0
+
+
+def install() -> None:
+    global _installed
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback,
+    )
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+
+    def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        started = time.monotonic()
+        scaled = max(0.0, float(wait_seconds)) * settings.time_scale
+        deadline = started + scaled
+        while env.is_running():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            if env.program_state_event.wait(remaining) and env.is_running():
+                time.sleep(min(remaining, 0.01))  # woken for another reason: keep waiting
+        added = _outlast_glue_runs(started + max(0.0, float(wait_seconds)), env.is_running)
+        _delays.append(RecordedDelay("wait", float(wait_seconds), scaled + added))
+
+    replace(wait_function.WaitFunction, "_wait_interval", wait_interval, "wait._wait_interval")
+    replace(retrier_decl, "time", _ScaledTime(), "retrier_decl.time")
+    # Read at call time: a module constant is enough.
+    state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = settings.sync_poll_seconds
+    _installed = True
+
+
+def configure(*, time_scale: float | None = None, sync_poll_seconds: float | None = None) -> None:
+    """Change the time settings; they apply to executions from now on."""
+    if time_scale is not None:
+        if time_scale < 0:
+            raise ValueError("time_scale must not be negative")
+        settings.time_scale = time_scale
+    if sync_poll_seconds is not None:
+        settings.sync_poll_seconds = sync_poll_seconds
+        if _installed:
+            from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+                state_task_service_callback,
+            )
+
+            state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = sync_poll_seconds
