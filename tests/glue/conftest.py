@@ -7,6 +7,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 import stock_data_etl
+from offline_aws.local_spark import session_builder
 from offline_pipeline.rapidapi_standin import PAYLOADS as REFERENCE
 
 Bar = tuple[str, str, str, str, str]  # open, high, low, close, volume as upstream strings
@@ -14,14 +15,15 @@ Bar = tuple[str, str, str, str, str]  # open, high, low, close, volume as upstre
 
 @pytest.fixture(scope="session")
 def spark() -> SparkSession:
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("stock-data-etl-tests")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .getOrCreate()
-    )
+    session = session_builder(
+        "stock-data-etl-tests",
+        master="local[2]",
+        **{
+            "spark.sql.shuffle.partitions": "4",
+            "spark.ui.enabled": "false",
+            "spark.driver.bindAddress": "127.0.0.1",
+        },
+    ).getOrCreate()
     yield session
     session.stop()
 
