@@ -3,13 +3,19 @@
 The emulation's Glue hook hands every StartJobRun here (on a worker thread). The script is downloaded
 from its `ScriptLocation` in the emulated S3 and run, its arguments as `--name value` pairs like Glue
 passes them, by one warm local Spark (glue_worker.py: one JVM for the emulation's life, a fresh
-SparkSession per run), so only the first run pays Spark's start. Every `s3://bucket/key` argument is first
-mirrored to a local path (the object, or every object under the prefix) and rewritten to it; afterwards
-whatever the script wrote there goes back to the emulated S3: new and changed files are uploaded, and
-for a prefix the script wrote to, objects whose files it removed are deleted (Spark's overwrite).
+SparkSession per run), so only the first run pays Spark's start.
+
+Every `s3://bucket/key` argument is rewritten to a local path, and the run touches only what it reads and
+writes, as on AWS. An object is downloaded before the run. A prefix is laid out from one listing: its
+directories, and per object a sparse placeholder of the object's size with its LastModified as mtime, so
+existence checks, listings and sizes answer as on S3 while nothing is downloaded. When the script opens a
+path under it (a Spark reader, or Python's `open`; glue_worker.py hooks both) the worker asks, and the
+objects at or under that path are downloaded over their placeholders. Afterwards only what the script
+changed goes back: a file not as the mirror left it (inode, size, mtime) is uploaded and, for a prefix the
+script wrote to, an object whose file is gone (removed, or its directory replaced by Spark's overwrite) is
+deleted. All of it goes through the job role's client, IAM enforced.
 """
 
-import hashlib
 import json
 import mimetypes
 import os
@@ -21,7 +27,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,14 +62,6 @@ class GlueJobRunOutcome:
     error_message: str | None = None
 
 
-@dataclass
-class _Mirror:
-    bucket: str
-    key: str  # a prefix ends with "/"
-    local: Path
-    hashes: dict[str, str] = field(default_factory=dict)  # relative path ("" for an object) -> md5
-
-
 def parse_s3_uri(uri: str) -> tuple[str, str]:
     if not uri.startswith("s3://"):
         raise ValueError(f"not an s3:// URI: {uri!r}")
@@ -71,6 +69,129 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     if not bucket:
         raise ValueError(f"no bucket in {uri!r}")
     return bucket, key
+
+
+FileState = tuple[int, int, int]  # inode, size, mtime in ns: a file as the mirror left it
+# Hadoop glob characters: a pattern stands for everything under its literal leading directory.
+_GLOB_CHARACTERS = frozenset("*?[{\\")
+_MISSING = ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
+
+
+@dataclass(frozen=True)
+class _Listed:
+    key: str
+    size: int
+    last_modified_ns: int
+
+
+@dataclass
+class S3Mirror:
+    """One `s3://` argument of a run as a local path (see the module's docstring)."""
+
+    bucket: str
+    key: str  # a prefix ends with "/" (or is "": the whole bucket)
+    local: Path
+    left: dict[str, FileState] = field(default_factory=dict)  # relative path ("" for an object) -> file
+    unfetched: dict[str, _Listed] = field(default_factory=dict)  # relative path -> object, placeholder
+
+    @property
+    def is_prefix(self) -> bool:
+        return not self.key or self.key.endswith("/")
+
+    @classmethod
+    def mirror_in(cls, s3: Any, uri: str, root: Path) -> "S3Mirror":
+        bucket, key = parse_s3_uri(uri)
+        local = root / bucket / key.rstrip("/") if key.strip("/") else root / bucket
+        mirror = cls(bucket, key, local)
+        if key and not key.endswith("/"):
+            try:
+                head = s3.head_object(Bucket=bucket, Key=key)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] not in _MISSING:
+                    raise
+            else:
+                local.parent.mkdir(parents=True, exist_ok=True)
+                mirror._download(s3, "", _Listed(key, head["ContentLength"], _ns(head["LastModified"])))
+                return mirror
+            mirror.key = key + "/"
+        listed = list(mirror._list(s3))
+        if not listed:
+            # Nothing there yet: an output. Spark must find no directory, as on S3.
+            local.parent.mkdir(parents=True, exist_ok=True)
+            return mirror
+        for obj in listed:
+            relative = obj.key[len(mirror.key) :]
+            target = local / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as placeholder:
+                placeholder.truncate(obj.size)  # sparse: no data written
+            os.utime(target, ns=(obj.last_modified_ns, obj.last_modified_ns))
+            mirror.left[relative] = _state(target)
+            mirror.unfetched[relative] = obj
+        return mirror
+
+    def _list(self, s3: Any) -> Iterator[_Listed]:
+        try:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.key):
+                for obj in page.get("Contents", []):
+                    if not obj["Key"].endswith("/"):
+                        yield _Listed(obj["Key"], int(obj["Size"]), _ns(obj["LastModified"]))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "NoSuchBucket":
+                raise
+
+    def fetch(self, s3: Any, path: str) -> int:
+        """Downloads the objects at or under local `path` (a file, a directory or a glob) whose
+        placeholders the script has left as they were; returns how many it downloaded."""
+        relative = self._relative(path)
+        if relative is None or not self.unfetched:
+            return 0
+        cut = next((i for i, c in enumerate(relative) if c in _GLOB_CHARACTERS), None)
+        if cut is not None:
+            relative = relative[:cut].rpartition("/")[0]
+        wanted = [
+            name
+            for name in self.unfetched
+            if not relative or name == relative or name.startswith(relative + "/")
+        ]
+        downloaded = 0
+        for name in wanted:
+            listed = self.unfetched.pop(name)
+            target = self.local / name
+            # A placeholder the script replaced or removed stays as the script left it.
+            if target.is_file() and _state(target) == self.left.get(name):
+                self._download(s3, name, listed)
+                downloaded += 1
+        return downloaded
+
+    def _relative(self, path: str) -> str | None:
+        local, normal = str(self.local), os.path.normpath(path)
+        if normal == local:
+            return ""
+        if normal.startswith(local + os.sep):
+            return normal[len(local) + 1 :].replace(os.sep, "/")
+        return None
+
+    def _download(self, s3: Any, relative: str, listed: _Listed) -> None:
+        target = self.local / relative if relative else self.local
+        s3.download_file(self.bucket, listed.key, str(target))
+        os.utime(target, ns=(listed.last_modified_ns, listed.last_modified_ns))
+        self.left[relative] = _state(target)
+
+    def sync_back(self, s3: Any) -> None:
+        if self.local.is_file():  # an object, or one the script wrote where nothing was
+            if self.left.get("") != _state(self.local):
+                _upload(s3, self.local, self.bucket, self.key.rstrip("/"))
+            return
+        if not self.local.is_dir():
+            return
+        current = dict(_files(self.local))
+        written = sorted(name for name, state in current.items() if self.left.get(name) != state)
+        for name in written:
+            _upload(s3, self.local / name, self.bucket, self.key + name)
+        if written:
+            for name in sorted(self.left.keys() - current.keys()):
+                s3.delete_object(Bucket=self.bucket, Key=self.key + name)
 
 
 # Scripted faults: "fail" runs FAILING_SCRIPT instead of the job's; "timeout" stops the run at once.
@@ -131,7 +252,7 @@ class GlueJobRunner:
         if fault == "fail":
             script.write_text(FAILING_SCRIPT)
 
-        mirrors: dict[str, _Mirror] = {}
+        mirrors: dict[str, S3Mirror] = {}
         argv = ["--JOB_NAME", request.job_name, "--JOB_RUN_ID", request.run_id]
         for name, value in request.arguments.items():
             argv += [name, self._mirror_argument(s3, str(value), run_dir / "s3", mirrors)]
@@ -149,8 +270,10 @@ class GlueJobRunner:
                 "cwd": str(run_dir),
                 "stdout": str(stdout_path),
                 "stderr": str(stderr_path),
+                "lazy_roots": [str(m.local) for m in mirrors.values() if m.is_prefix],
             },
             timeout_seconds,
+            lambda paths: self._fetch(s3, mirrors, paths),
         )
 
         stderr_text = stderr_path.read_text(errors="replace")
@@ -158,7 +281,7 @@ class GlueJobRunner:
         # Glue scripts write straight to S3, so whatever a failed run wrote stays there too.
         try:
             for mirror in mirrors.values():
-                self._sync_back(s3, mirror)
+                mirror.sync_back(s3)
         except ClientError as exc:
             return GlueJobRunOutcome("FAILED", f"Writing job output to S3 failed: {exc}")
         if returncode is None:
@@ -195,77 +318,27 @@ class GlueJobRunner:
         s3.download_file(bucket, key, str(target))
         return target
 
-    def _mirror_argument(self, s3: Any, value: str, root: Path, mirrors: dict[str, _Mirror]) -> str:
+    @staticmethod
+    def _mirror_argument(s3: Any, value: str, root: Path, mirrors: dict[str, S3Mirror]) -> str:
         parts = value.split(",")
         if not all(part.startswith("s3://") for part in parts):
             return value
         local_parts = []
         for uri in parts:
             if uri not in mirrors:
-                mirrors[uri] = self._mirror_in(s3, uri, root)
+                mirrors[uri] = S3Mirror.mirror_in(s3, uri, root)
             mirror = mirrors[uri]
             local_parts.append(str(mirror.local) + ("/" if uri.endswith("/") else ""))
         return ",".join(local_parts)
 
     @staticmethod
-    def _mirror_in(s3: Any, uri: str, root: Path) -> _Mirror:
-        bucket, key = parse_s3_uri(uri)
-        local = root / bucket / key.rstrip("/") if key.strip("/") else root / bucket
-        mirror = _Mirror(bucket, key, local)
-        if key and not key.endswith("/"):
-            try:
-                s3.head_object(Bucket=bucket, Key=key)
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
-                    raise
-            else:
-                local.parent.mkdir(parents=True, exist_ok=True)
-                s3.download_file(bucket, key, str(local))
-                mirror.hashes[""] = _md5(local)
-                return mirror
-            mirror.key = key + "/"
-        prefix = mirror.key
+    def _fetch(s3: Any, mirrors: Mapping[str, S3Mirror], paths: list[str]) -> dict[str, Any]:
+        """The worker's answer to a script opening `paths`: their objects downloaded, or why not."""
         try:
-            pages = list(s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix))
+            fetched = sum(mirror.fetch(s3, path) for mirror in mirrors.values() for path in paths)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "NoSuchBucket":
-                raise
-            pages = []
-        keys = [
-            obj["Key"] for page in pages for obj in page.get("Contents", []) if not obj["Key"].endswith("/")
-        ]
-        if not keys:
-            # Nothing there yet: an output. Spark must find no directory, as on S3.
-            local.parent.mkdir(parents=True, exist_ok=True)
-            return mirror
-        for object_key in keys:
-            relative = object_key[len(prefix) :]
-            target = local / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, object_key, str(target))
-            mirror.hashes[relative] = _md5(target)
-        return mirror
-
-    @staticmethod
-    def _sync_back(s3: Any, mirror: _Mirror) -> None:
-        if mirror.local.is_file():
-            if mirror.hashes.get("") != _md5(mirror.local):
-                _upload(s3, mirror.local, mirror.bucket, mirror.key.rstrip("/"))
-            return
-        if not mirror.local.is_dir():
-            return
-        prefix = mirror.key if mirror.key.endswith("/") or not mirror.key else mirror.key + "/"
-        current = {
-            path.relative_to(mirror.local).as_posix(): _md5(path)
-            for path in sorted(mirror.local.rglob("*"))
-            if path.is_file() and not _is_checksum_file(path)
-        }
-        written = [relative for relative, digest in current.items() if mirror.hashes.get(relative) != digest]
-        for relative in written:
-            _upload(s3, mirror.local / relative, mirror.bucket, prefix + relative)
-        if written:
-            for relative in sorted(mirror.hashes.keys() - current.keys()):
-                s3.delete_object(Bucket=mirror.bucket, Key=prefix + relative)
+            return {"error": str(exc)}
+        return {"fetched": fetched}
 
     def _publish_logs(self, request: GlueJobRunRequest, stdout: str, stderr: str) -> None:
         run_id = request.run_id
@@ -318,19 +391,37 @@ class _WarmSpark:
         self._results = os.fdopen(read_fd, "r")
         return self._proc
 
-    def run(self, request: Mapping[str, Any], timeout_seconds: float) -> int | None:
-        """The script's exit status, or None when it ran past `timeout_seconds` (the worker is killed)."""
+    def run(
+        self,
+        request: Mapping[str, Any],
+        timeout_seconds: float,
+        fetch: Callable[[list[str]], dict[str, Any]],
+    ) -> int | None:
+        """The script's exit status, or None when it ran past `timeout_seconds` (the worker is killed).
+        While it runs, the worker may ask for paths the script opens: `fetch` answers."""
+        deadline = time.monotonic() + timeout_seconds
         with self._lock:
             proc = self._start()
             assert proc.stdin is not None
-            proc.stdin.write((json.dumps(request) + "\n").encode())
-            proc.stdin.flush()
-            ready, _, _ = select.select([self._results], [], [], timeout_seconds)
-            line = self._results.readline() if ready else ""
-            if not line:  # timed out, or the worker died (the JVM crashed, say)
-                self._kill()
-                return None if not ready else 1
-            return int(json.loads(line)["returncode"])
+            self._send(proc, request)
+            while True:
+                remaining = max(0.0, deadline - time.monotonic())
+                ready, _, _ = select.select([self._results], [], [], remaining)
+                line = self._results.readline() if ready else ""
+                if not line:  # timed out, or the worker died (the JVM crashed, say)
+                    self._kill()
+                    return None if not ready else 1
+                message = json.loads(line)
+                if "fetch" not in message:
+                    return int(message["returncode"])
+                # The worker waits for this answer, so no second line is ever buffered unread.
+                self._send(proc, fetch(list(message["fetch"])))
+
+    @staticmethod
+    def _send(proc: subprocess.Popen[bytes], message: Mapping[str, Any]) -> None:
+        assert proc.stdin is not None
+        proc.stdin.write((json.dumps(message) + "\n").encode())
+        proc.stdin.flush()
 
     def _kill(self) -> None:
         if self._proc is not None:
@@ -364,13 +455,22 @@ def error_message_from(stderr: str, returncode: int) -> str:
     return text[:_ERROR_MESSAGE_LIMIT]
 
 
-def _is_checksum_file(path: Path) -> bool:
-    # Hadoop's local filesystem writes .<name>.crc beside each file; S3 never sees them.
-    return path.name.startswith(".") and path.name.endswith(".crc")
+def _files(root: Path) -> Iterator[tuple[str, FileState]]:
+    for directory, _, names in os.walk(root):
+        for name in names:
+            # Hadoop's local filesystem writes .<name>.crc beside each file; S3 never sees them.
+            if not (name.startswith(".") and name.endswith(".crc")):
+                path = Path(directory, name)
+                yield path.relative_to(root).as_posix(), _state(path)
 
 
-def _md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+def _state(path: Path) -> FileState:
+    status = path.stat()
+    return status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def _ns(last_modified: Any) -> int:
+    return int(last_modified.timestamp()) * 1_000_000_000
 
 
 def _upload(s3: Any, path: Path, bucket: str, key: str) -> None:

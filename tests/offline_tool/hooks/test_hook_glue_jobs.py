@@ -5,6 +5,7 @@ import re
 import textwrap
 import time
 
+import duckdb
 import pytest
 from emulation_helpers import unique
 
@@ -320,3 +321,175 @@ def test_warm_spark_runs_share_the_jvm_but_nothing_of_a_previous_run(emulation, 
     assert second["shuffle_partitions"] == first["shuffle_partitions"] != "3"
     # ... on the same, already started JVM.
     assert second["jvm_start"] == first["jvm_start"]
+
+
+def role_denied_objects(emulation, denied: list[str]) -> str:
+    """A job role allowed everything but reading, writing or deleting the `denied` object ARNs."""
+    iam = emulation.client("iam")
+    name = unique("glue-role")
+    trust = {"Version": "2012-10-17", "Statement": []}
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                "Resource": denied,
+            },
+        ],
+    }
+    iam.put_role_policy(RoleName=name, PolicyName="UntouchedObjects", PolicyDocument=json.dumps(policy))
+    return str(arn)
+
+
+def finished_run(glue, job: str, run_id: str, timeout: float = 240) -> dict:
+    deadline = time.monotonic() + timeout
+    while (run := glue.get_job_run(JobName=job, RunId=run_id)["JobRun"])["JobRunState"] == "RUNNING":
+        assert time.monotonic() < deadline, "the run did not end"
+        time.sleep(0.1)
+    return run
+
+
+READER_SCRIPT = """
+    import argparse
+    import json
+    import pathlib
+
+    parser = argparse.ArgumentParser()
+    for name in ("--inputs", "--read", "--summary"):
+        parser.add_argument(name)
+    args, _ = parser.parse_known_args()
+    inputs = pathlib.Path(args.inputs)
+    listed = {path.name: path.stat().st_size for path in sorted(inputs.iterdir())}
+    content = json.loads((inputs / args.read).read_text())
+    pathlib.Path(args.summary).write_text(json.dumps({"listed": listed, "content": content}))
+"""
+
+
+def test_a_prefix_is_listed_as_on_s3_and_only_the_objects_a_script_reads_are_fetched(emulation) -> None:
+    s3, glue = emulation.client("s3"), emulation.client("glue")
+    bucket = unique("lazy-inputs")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="job.py", Body=textwrap.dedent(READER_SCRIPT).encode())
+    s3.put_object(Bucket=bucket, Key="inputs/wanted.json", Body=b'{"rows": [1, 2]}')
+    s3.put_object(Bucket=bucket, Key="inputs/untouched.json", Body=b'{"never": "read"}')
+    job = unique("lazy-job")
+    glue.create_job(
+        Name=job,
+        # The run may not read the object it does not open: fetching it would fail the run.
+        Role=role_denied_objects(emulation, [f"arn:aws:s3:::{bucket}/inputs/untouched.json"]),
+        Command={"Name": "glueetl", "ScriptLocation": f"s3://{bucket}/job.py"},
+        DefaultArguments={"--inputs": f"s3://{bucket}/inputs/"},
+    )
+
+    arguments = {"--read": "wanted.json", "--summary": f"s3://{bucket}/summary.json"}
+    run = finished_run(glue, job, glue.start_job_run(JobName=job, Arguments=arguments)["JobRunId"])
+
+    assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
+    summary = json.loads(s3.get_object(Bucket=bucket, Key="summary.json")["Body"].read())
+    # Every object listed with its size, the one opened read for real.
+    assert summary == {"listed": {"untouched.json": 17, "wanted.json": 16}, "content": {"rows": [1, 2]}}
+
+    # Opening the denied object fails the run with the job role's AccessDenied, as reading it on AWS does.
+    arguments = {"--read": "untouched.json", "--summary": f"s3://{bucket}/summary-2.json"}
+    run = finished_run(glue, job, glue.start_job_run(JobName=job, Arguments=arguments)["JobRunId"])
+    assert run["JobRunState"] == "FAILED"
+    assert "untouched.json from S3 failed" in run["ErrorMessage"]
+    assert "403" in run["ErrorMessage"] or "AccessDenied" in run["ErrorMessage"]
+
+
+HISTORY_SCRIPT = """
+    import sys
+
+    from pyspark.sql import SparkSession
+
+    arguments = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+    spark = SparkSession.builder.getOrCreate()
+    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+    history = arguments["--history"].rstrip("/")
+    incoming = spark.read.schema("day string, value bigint").json(arguments["--input"])
+    jvm, conf = spark.sparkContext._jvm, spark.sparkContext._jsc.hadoopConfiguration()
+    stored = []
+    for row in incoming.select("day").distinct().collect():
+        path = jvm.org.apache.hadoop.fs.Path(f"{history}/day={row.day}")
+        if path.getFileSystem(conf).exists(path):
+            stored.append(f"{history}/day={row.day}")
+    merged = incoming
+    if stored:
+        reader = spark.read.schema("value bigint, day string").option("basePath", history)
+        merged = reader.parquet(*stored).unionByName(incoming)
+    merged = merged.distinct().localCheckpoint(eager=True)
+    merged.repartition("day").write.mode("overwrite").partitionBy("day").parquet(history)
+"""
+
+
+def history_objects(emulation, bucket: str) -> dict[str, tuple[str, object]]:
+    listed = emulation.client("s3").list_objects_v2(Bucket=bucket, Prefix="history/").get("Contents", [])
+    return {o["Key"]: (o["ETag"], o["LastModified"]) for o in listed if o["Key"].endswith(".parquet")}
+
+
+@pytest.mark.spark
+def test_a_run_reads_and_rewrites_only_the_partitions_it_touches(emulation, role_arn, tmp_path) -> None:
+    s3, glue = emulation.client("s3"), emulation.client("glue")
+    bucket = unique("history")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="job.py", Body=textwrap.dedent(HISTORY_SCRIPT).encode())
+    days = [f"d{n:02d}" for n in range(1, 21)]
+    s3.put_object(
+        Bucket=bucket,
+        Key="raw/history.json",
+        Body="\n".join(json.dumps({"day": day, "value": 1}) for day in days).encode(),
+    )
+    s3.put_object(
+        Bucket=bucket,
+        Key="raw/new.json",
+        Body=b'{"day": "d03", "value": 2}\n{"day": "d21", "value": 2}\n',
+    )
+    job_arguments = {
+        "Command": {"Name": "glueetl", "ScriptLocation": f"s3://{bucket}/job.py"},
+        "DefaultArguments": {"--history": f"s3://{bucket}/history/"},
+    }
+    seeding_job = unique("seed-history")
+    glue.create_job(Name=seeding_job, Role=role_arn, **job_arguments)
+    seeded = glue.start_job_run(JobName=seeding_job, Arguments={"--input": f"s3://{bucket}/raw/history.json"})
+    run = finished_run(glue, seeding_job, seeded["JobRunId"])
+    assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
+    before = history_objects(emulation, bucket)
+    assert len(before) == 20
+
+    untouched = [day for day in days if day != "d03"]
+    job = unique("merge-history")
+    # The run may neither read nor write nor delete an untouched partition's objects: doing any of it
+    # (as mirroring the whole prefix did) fails the run.
+    denied = [f"arn:aws:s3:::{bucket}/history/day={day}/*" for day in untouched]
+    glue.create_job(Name=job, Role=role_denied_objects(emulation, denied), **job_arguments)
+    merged = glue.start_job_run(JobName=job, Arguments={"--input": f"s3://{bucket}/raw/new.json"})
+    run = finished_run(glue, job, merged["JobRunId"])
+
+    assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
+    after = history_objects(emulation, bucket)
+    kept = {key: value for key, value in before.items() if "/day=d03/" not in key}
+    assert len(kept) == 19
+    # Untouched partitions: the same objects, neither rewritten nor re-uploaded (ETag, LastModified).
+    assert {key: after.get(key) for key in kept} == kept
+    # The touched partition replaced by the merge, the new one added.
+    replaced = sorted(key.split("/")[1] for key in after.keys() - before.keys())
+    assert replaced == ["day=d03", "day=d21"]
+    assert not any("/day=d03/" in key for key in after.keys() & before.keys())
+    for key in after:
+        (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, key, str(tmp_path / key))
+    with duckdb.connect() as connection:
+        rows = connection.execute(
+            "SELECT day, list(value ORDER BY value)"
+            " FROM read_parquet(?, hive_partitioning = true) GROUP BY day",
+            [[str(tmp_path / key) for key in after]],
+        ).fetchall()
+    assert dict(rows) == {
+        **{day: [1] for day in untouched},
+        "d03": [1, 2],
+        "d21": [2],
+    }
