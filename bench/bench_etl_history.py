@@ -1,7 +1,7 @@
 """Benchmark: one full ETL execution offline as the stored curated history grows (1, 30, 365 days).
 
-template.yaml is deployed on the emulation with the RapidAPI stand-in (offline_runtime.cli's
-offline_stack, as `make run` does). A first execution starts Spark and names the partition the stand-in's
+template.yaml is deployed on the emulation with the RapidAPI stand-in (offline_pipeline.stack, as
+`make run` does). A first execution starts Spark and names the partition the stand-in's
 payload touches; two more warm the JVM. Then, R rounds over the history sizes: the curated prefix is
 emptied, N days of stored history of that symbol ending on that partition's day are seeded into the
 emulated S3 (Parquet as the job writes it, one partition per day), and one ETL execution runs: state
@@ -33,11 +33,11 @@ if str(REPO) not in sys.path:
 
 import duckdb  # noqa: E402
 
-from bench.bench_workflows import GLUE_STATE, RunFigures, figures_of  # noqa: E402
-from offline_runtime.cli import Console, offline_stack  # noqa: E402
-from offline_runtime.deployer import DeployedStack  # noqa: E402
-from offline_runtime.emulation import Emulation  # noqa: E402
-from offline_runtime.glue_runner import parse_s3_uri  # noqa: E402
+from bench.bench_workflows import RunFigures, figures_of  # noqa: E402
+from offline_aws.deployer import DeployedStack  # noqa: E402
+from offline_aws.emulation import Emulation  # noqa: E402
+from offline_aws.glue_runner import parse_s3_uri  # noqa: E402
+from offline_pipeline.stack import offline_pipeline  # noqa: E402
 
 EXECUTION_INPUT = REPO / "events/execution_etl.json"
 SESSION_MINUTES = 16 * 60  # 04:00-20:00 exchange time
@@ -127,9 +127,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{args.runs} execution(s) each"
     )
     with (
-        offline_stack(Console(), {}, [], progress) as (emulation, stack),
+        offline_pipeline() as pipeline,
         tempfile.TemporaryDirectory(prefix="bench-etl-history-") as scratch_name,
     ):
+        emulation, stack = pipeline.emulation, pipeline.stack
         s3 = emulation.client("s3")
         bucket, prefix = curated_location(emulation, stack)
         started = time.perf_counter()
@@ -177,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         (wall_large, glue_large), (wall_small, glue_small) = medians[largest], medians[smallest]
         print(
             f"\nper-run time, {largest} days / {smallest} day(s) of history: execution "
-            f"{wall_large / wall_small:.2f}x, {GLUE_STATE} {glue_large / glue_small:.2f}x "
+            f"{wall_large / wall_small:.2f}x, Glue step {glue_large / glue_small:.2f}x "
             f"(whole bench {total:.0f} s)"
         )
 

@@ -36,6 +36,7 @@ from botocore.exceptions import ClientError
 
 from offline_aws.clients import DUMMY_CREDENTIALS, emulation_client
 from offline_aws.iam import enforce_on
+from offline_aws.local_spark import JAVA_OPTIONS
 
 # Glue's default job timeout: 48 hours.
 DEFAULT_TIMEOUT_MINUTES = 2880
@@ -305,6 +306,8 @@ class GlueJobRunner:
                 "PYSPARK_DRIVER_PYTHON": self.python,
                 "SPARK_LOCAL_IP": "127.0.0.1",
                 "SPARK_LOCAL_DIRS": str(run_dir / "spark-local"),
+                # The warm worker's JVM, tuned for short runs (offline_aws.local_spark).
+                "PYSPARK_SUBMIT_ARGS": f'--driver-java-options "{JAVA_OPTIONS}" pyspark-shell',
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )

@@ -2,7 +2,8 @@
 
 Offline runs are small: a JVM's tiered JIT compiler and parallel collector spend more CPU than they save
 on them. C1 alone and the serial collector roughly halve a short job's wall time on a 2-core machine
-(`bench/bench_local_spark.py` measures it). Glue on AWS keeps its own JVM settings; this is offline only.
+(`bench/bench_local_spark.py` measures it). The Glue runner gives them to its warm worker through
+PYSPARK_SUBMIT_ARGS. Glue on AWS keeps its own JVM settings; this is offline only.
 """
 
 from typing import Any
