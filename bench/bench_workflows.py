@@ -4,24 +4,31 @@
    states entered, state transitions (what Step Functions bills: every state entered plus every retry),
    wall time from the execution's history, the Glue step's wall time and the rest (wall time excluding
    Spark), and the slowest states.
-2. Cold start of each fetch handler: a fresh Python process imports the handler module, then invokes it
-   once (reading the RapidAPI key from the emulated Secrets Manager and calling the RapidAPI stand-in)
-   and once more (the key cached, as in a warm Lambda). Median of K processes.
+2. Cold start of each fetch handler as `sam build` packages it (offline, from .wheelhouse; each package's
+   and the layer's size printed): fresh Python processes that see only the function's package, the layer
+   and the python3.11 runtime's libraries (this virtualenv's copies of layers/requests/runtime-provided.txt).
+   One imports the handler: its CPU (user + sys) as a ratio to the bare handler's `import json, requests`
+   (this virtualenv's requests), measured in the same run. Another imports it, then invokes it once
+   (reading the RapidAPI key from the emulated Secrets Manager and calling the RapidAPI stand-in) and once
+   more (the key cached, as in a warm Lambda). Median of K processes of each, interleaved.
 
     python -m bench.bench_workflows                 # 3 executions per workflow, 5 cold starts
     python -m bench.bench_workflows --quick         # 1 execution per workflow, 3 cold starts
     python -m bench.bench_workflows --runs 10 --cold-starts 10 --workflows streaming
+    python -m bench.bench_workflows --workflows "" --cold-starts 10   # cold starts only
 
 Prints figures, asserts nothing. Offline figures: moto answers SDK calls in-process, every Lambda
 invocation is a fresh subprocess, Spark runs local; see the README for what that does not reproduce.
 """
 
 import argparse
+import importlib.metadata
 import json
 import os
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -34,7 +41,6 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from offline_aws.cfn_template import load_template  # noqa: E402
 from offline_aws.clients import DUMMY_CREDENTIALS  # noqa: E402
 from offline_aws.deployer import DeployedStack  # noqa: E402
 from offline_aws.emulation import Emulation, ExecutionResult, time_scale_from_env  # noqa: E402
@@ -58,7 +64,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="1 execution per workflow, 3 cold starts")
     parser.add_argument("--runs", type=int, help="executions per workflow (default 3)")
     parser.add_argument("--cold-starts", type=int, help="fresh processes per fetch handler (default 5)")
-    parser.add_argument("--workflows", default=",".join(WORKFLOWS), help="comma-separated: etl,streaming")
+    parser.add_argument(
+        "--workflows", default=",".join(WORKFLOWS), help='comma-separated: etl,streaming; "" for none'
+    )
     args = parser.parse_args(argv)
     args.runs = args.runs or (1 if args.quick else 3)
     args.cold_starts = args.cold_starts or (3 if args.quick else 5)
@@ -182,6 +190,13 @@ def print_workflow_table(results: dict[str, list[RunFigures]]) -> None:
 
 # ------------------------------------------------------------------ cold starts
 
+# The original system's handler imported no more than this: the baseline of every cold-start ratio.
+BARE_HANDLER_IMPORT = "import json, requests"
+LAYER = "RequestsLayer"
+# What `sam build` packages, each sized in the output.
+PACKAGES = (*FUNCTIONS, "ValidateExecutionInputFunction", LAYER)
+RUNTIME_PROVIDED = REPO / "layers/requests/runtime-provided.txt"
+
 # Runs in the fresh process: the Lambda runtime's order of work (import, then invoke), timed.
 CHILD = r"""
 import json, sys, time
@@ -219,10 +234,74 @@ with open(sys.argv[1], "w") as out:
 @dataclass
 class ColdStart:
     process: float
+    process_cpu: float
     import_: float
     first: float
     secret: float
     second: float
+
+
+@dataclass
+class ColdStartResults:
+    bare_import_cpu: list[float]
+    import_cpu: dict[str, list[float]]
+    starts: dict[str, list[ColdStart]]
+    package_bytes: dict[str, int]
+
+
+def runtime_provided() -> list[str]:
+    """The distributions the python3.11 runtime provides (the file cites where AWS says so)."""
+    lines = (line.strip() for line in RUNTIME_PROVIDED.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def runtime_libraries(target: Path) -> Path:
+    """A stand-in for the runtime's own libraries: links to this virtualenv's copies of them."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in runtime_provided():
+        distribution = importlib.metadata.distribution(name)
+        tops = {
+            file.parts[0]
+            for file in distribution.files or []
+            if file.parts[0] not in ("..", "__pycache__") and not file.parts[0].endswith(".dist-info")
+        }
+        for top in sorted(tops):
+            (target / top).symlink_to(Path(str(distribution.locate_file(top))))
+    return target
+
+
+def sam_build(scratch: Path) -> Path:
+    """`sam build` of template.yaml as the tests run it, offline from the wheelhouse; the build directory."""
+    wheelhouse = REPO / ".wheelhouse"
+    if not any(wheelhouse.glob("*.whl")):
+        raise SystemExit("No wheelhouse: run `make wheelhouse` so that sam build can install offline.")
+    build = scratch / "build"
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse)}
+    command = [str(Path(sys.executable).parent / "sam"), "build", "--build-dir", str(build)]
+    done = subprocess.run(
+        [*command, "--cache-dir", str(scratch / "cache")], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"sam build failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return build
+
+
+def directory_bytes(path: Path) -> int:
+    return sum(file.stat().st_size for file in path.rglob("*") if file.is_file())
+
+
+def run_measured(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Runs one fresh process to its end: its wall and CPU (user + sys) seconds."""
+    with tempfile.TemporaryFile(mode="w+") as stderr:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            stderr.seek(0)
+            raise SystemExit(f"{argv[3][:60]!r} in {cwd.name} failed:\n{stderr.read()[-3000:]}")
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def handler_environment(
@@ -245,65 +324,103 @@ def handler_environment(
     return env
 
 
+@dataclass
+class BuiltHandler:
+    package: Path
+    env: dict[str, str]
+    function_arn: str
+
+
 def cold_starts(
-    emulation: Emulation, stack: DeployedStack, standin: RapidApiStandIn, logical_id: str, count: int
-) -> list[ColdStart]:
-    function_name = stack.ref(logical_id)
-    configuration = emulation.client("lambda").get_function_configuration(FunctionName=function_name)
-    # Code and layer straight from their source directories, as the offline Lambda runner uses them.
-    resources = load_template(stack.template_path)["Resources"]
-    code_dir = REPO / resources[logical_id]["Properties"]["CodeUri"]
-    layer_dir = REPO / resources["RequestsLayer"]["Properties"]["ContentUri"]
-    samples = []
+    emulation: Emulation, stack: DeployedStack, standin: RapidApiStandIn, count: int
+) -> ColdStartResults:
+    """Each fetch handler as `sam build` packages it, in fresh processes that see what Lambda's python3.11
+    sys.path holds: the function's package, the layer, then the runtime's libraries (`-S`: nothing of this
+    virtualenv's site-packages). Interleaved with the bare handler's import, so that all share one load."""
     with tempfile.TemporaryDirectory(prefix="bench-cold-start-") as scratch_name:
         scratch = Path(scratch_name)
-        env = handler_environment(emulation, configuration, standin, scratch)
-        env["PYTHONPATH"] = os.pathsep.join([str(code_dir), str(layer_dir)])
-        for number in range(count):
-            out = scratch / f"timings-{number}.json"
-            argv = [
-                sys.executable,
-                "-P",
-                "-c",
-                CHILD,
-                str(out),
-                function_name,
-                configuration["FunctionArn"],
-                str(REPO / FUNCTIONS[logical_id]),
-            ]
-            started = time.perf_counter()
-            done = subprocess.run(argv, cwd=code_dir, env=env, capture_output=True, text=True)
-            process = time.perf_counter() - started
-            if done.returncode != 0 or not out.is_file():
-                raise SystemExit(f"{logical_id} cold start failed:\n{done.stderr[-3000:]}")
-            timings = json.loads(out.read_text())
-            samples.append(
-                ColdStart(process, timings["import"], timings["first"], timings["secret"], timings["second"])
+        build = sam_build(scratch)
+        runtime = runtime_libraries(scratch / "runtime")
+        handlers: dict[str, BuiltHandler] = {}
+        for logical_id in FUNCTIONS:
+            configuration = emulation.client("lambda").get_function_configuration(
+                FunctionName=stack.ref(logical_id)
             )
-    return samples
+            package = build / logical_id
+            env = {
+                **handler_environment(emulation, configuration, standin, scratch),
+                "LAMBDA_TASK_ROOT": str(package),
+                "PYTHONPATH": os.pathsep.join([str(package), str(build / LAYER / "python"), str(runtime)]),
+            }
+            handlers[logical_id] = BuiltHandler(package, env, configuration["FunctionArn"])
+        results = ColdStartResults(
+            bare_import_cpu=[],
+            import_cpu={name: [] for name in FUNCTIONS},
+            starts={name: [] for name in FUNCTIONS},
+            package_bytes={name: directory_bytes(build / name) for name in PACKAGES},
+        )
+        python = [sys.executable, "-S", "-P", "-c"]
+        # The bare handler's requests is this virtualenv's (bytecode compiled): the same whatever the build.
+        bare = next(iter(handlers.values()))
+        bare_env = {**bare.env, "PYTHONPATH": sysconfig.get_paths()["purelib"]}
+        for number in range(count):
+            results.bare_import_cpu.append(
+                run_measured([*python, BARE_HANDLER_IMPORT], bare.package, bare_env)[1]
+            )
+            for logical_id, handler in handlers.items():
+                _, cpu = run_measured([*python, "import app"], handler.package, handler.env)
+                results.import_cpu[logical_id].append(cpu)
+                out = scratch / f"timings-{logical_id}-{number}.json"
+                event = str(REPO / FUNCTIONS[logical_id])
+                function_name = handler.env["AWS_LAMBDA_FUNCTION_NAME"]
+                argv = [*python, CHILD, str(out), function_name, handler.function_arn, event]
+                wall, cpu = run_measured(argv, handler.package, handler.env)
+                t = json.loads(out.read_text())
+                results.starts[logical_id].append(
+                    ColdStart(wall, cpu, t["import"], t["first"], t["secret"], t["second"])
+                )
+    return results
 
 
-def print_cold_start_table(results: dict[str, list[ColdStart]]) -> None:
+def print_cold_start_tables(results: ColdStartResults) -> None:
     print()
-    print("Fetch handler cold start (fresh process; median of runs, milliseconds)")
+    print("Lambda packages after `sam build` (offline, from .wheelhouse)")
+    for name, size in results.package_bytes.items():
+        shown = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+        print(f"  {name:<32} {shown:>8}" + ("  (the layer all functions share)" if name == LAYER else ""))
+    bare = statistics.median(results.bare_import_cpu)
+    print()
+    print(
+        "Cold import of each fetch handler: a fresh process imports the built handler, seeing only its"
+        "\npackage, the layer and the runtime's libraries; CPU (user + sys) of the whole process, median of"
+        f" {len(results.bare_import_cpu)}"
+    )
+    print(f"  {'bare handler (' + BARE_HANDLER_IMPORT + ')':<40} {bare * 1000:>6.0f} ms  1.00x")
+    for logical_id, samples in results.import_cpu.items():
+        cpu = statistics.median(samples)
+        print(f"  {logical_id:<40} {cpu * 1000:>6.0f} ms  {cpu / bare:.2f}x the bare handler's")
+    print()
+    print("Fetch handler cold start (the same fresh process, then two invocations; median, milliseconds)")
     header = (
         f"{'function':<30} {'runs':>4} {'import':>8} {'1st invoke':>10} {'of which secret':>15} "
-        f"{'2nd invoke':>10} {'whole process':>13}"
+        f"{'2nd invoke':>10} {'whole process':>13} {'process CPU':>11}"
     )
     print(header)
     print("-" * len(header))
-    for logical_id, samples in results.items():
+    for logical_id, starts in results.starts.items():
 
-        def ms(pick: Callable[[ColdStart], float], samples: list[ColdStart] = samples) -> str:
-            return f"{statistics.median(pick(s) for s in samples) * 1000:.0f}"
+        def ms(pick: Callable[[ColdStart], float], starts: list[ColdStart] = starts) -> str:
+            return f"{statistics.median(pick(s) for s in starts) * 1000:.0f}"
 
         print(
-            f"{logical_id:<30} {len(samples):>4} {ms(lambda s: s.import_):>8} {ms(lambda s: s.first):>10} "
-            f"{ms(lambda s: s.secret):>15} {ms(lambda s: s.second):>10} {ms(lambda s: s.process):>13}"
+            f"{logical_id:<30} {len(starts):>4} {ms(lambda s: s.import_):>8} {ms(lambda s: s.first):>10} "
+            f"{ms(lambda s: s.secret):>15} {ms(lambda s: s.second):>10} {ms(lambda s: s.process):>13} "
+            f"{ms(lambda s: s.process_cpu):>11}"
         )
     print(
-        "  1st invoke includes the secret read (a boto3 client and a Secrets Manager call) and the HTTP "
-        "call;\n  2nd invoke is the same call warm (key cached by Powertools, HTTP session reused)."
+        "  1st invoke includes the secret read (Parameters and boto3 imported, a client, a Secrets Manager"
+        "\n  call) and the HTTP call; 2nd invoke is the same call warm (key cached by Powertools, HTTP"
+        "\n  session reused)."
     )
 
 
@@ -330,15 +447,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             workflow: run_workflow(emulation, stack, workflow, args.runs, progress)
             for workflow in args.workflows
         }
-        cold_start_results = {}
-        for logical_id in FUNCTIONS:
-            progress(f"  cold starts of {logical_id}")
-            cold_start_results[logical_id] = cold_starts(
-                emulation, stack, standin, logical_id, args.cold_starts
-            )
+        progress(f"  sam build, then {args.cold_starts} cold starts of each fetch handler")
+        cold_start_results = cold_starts(emulation, stack, standin, args.cold_starts)
     if workflow_results:
         print_workflow_table(workflow_results)
-    print_cold_start_table(cold_start_results)
+    print_cold_start_tables(cold_start_results)
 
 
 if __name__ == "__main__":

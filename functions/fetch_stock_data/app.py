@@ -6,11 +6,11 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rapidapi import parse_event
+from rapidapi import TRACED_MODULES, parse_event
 from stock_data import FetchStockDataEvent, fetch_stock_data
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics()
 
 

@@ -7,11 +7,10 @@ from typing import Any, Literal
 from aws_lambda_powertools import Tracer
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from execution_input import normalise_symbol
-from execution_input.rules import SYMBOL
-from rapidapi import ALPHA_VANTAGE, get_json, reject_response, summarise
+from execution_input.rules import SYMBOL, normalise_symbol
+from rapidapi import ALPHA_VANTAGE, TRACED_MODULES, get_json, reject_response, summarise
 
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 
 # The state machine keeps the result in its state, whose limit is 256 KiB.
 MAX_RESULT_BYTES = 200 * 1024

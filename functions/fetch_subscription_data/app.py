@@ -6,11 +6,11 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rapidapi import parse_event
+from rapidapi import TRACED_MODULES, parse_event
 from subscription_data import FetchSubscriptionDataEvent, fetch_subscription_data
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics()
 
 

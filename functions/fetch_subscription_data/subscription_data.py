@@ -6,11 +6,17 @@ from typing import Any
 from aws_lambda_powertools import Tracer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from execution_input import normalise_country
-from execution_input.rules import COUNTRY
-from rapidapi import STREAMING_AVAILABILITY, InvalidInputError, get_json, reject_response, summarise
+from execution_input.rules import COUNTRY, normalise_country
+from rapidapi import (
+    STREAMING_AVAILABILITY,
+    TRACED_MODULES,
+    InvalidInputError,
+    get_json,
+    reject_response,
+    summarise,
+)
 
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 
 
 class FetchSubscriptionDataEvent(BaseModel):

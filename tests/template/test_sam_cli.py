@@ -1,11 +1,13 @@
 """The SAM CLI accepts the template: validate with lint, build, and package against an emulated S3.
 
-`sam build` installs the functions' and layer's pinned requirements from the local wheelhouse that
-`make test` downloads, so the test itself never reaches the internet.
+`sam build` installs the layer's pinned requirements from the local wheelhouse that `make test`
+downloads, so the test itself never reaches the internet; the built handlers then import with only what
+Lambda's python3.11 runtime puts on their path.
 """
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +16,13 @@ import pytest
 from moto.server import ThreadedMotoServer
 from samcli.yamlhelper import yaml_parse
 
+from bench.bench_workflows import runtime_libraries
+from execution_input import StackBounds
+
 pytestmark = pytest.mark.sam
 
 REGION = "us-east-1"
+FUNCTIONS = ("FetchStockDataFunction", "FetchSubscriptionDataFunction", "ValidateExecutionInputFunction")
 
 
 def sam(repo: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -54,15 +60,57 @@ def test_sam_validate_lint_passes(repo):
     assert "is a valid SAM Template" in result.stdout + result.stderr
 
 
-def test_sam_build_bundles_layer_and_functions(built_template):
+def test_sam_build_puts_what_functions_share_in_the_layer_once(built_template, tmp_path):
     build = built_template.parent
     layer = build / "RequestsLayer" / "python"
-    assert (layer / "requests" / "__init__.py").is_file()
-    assert (layer / "rapidapi" / "__init__.py").is_file(), "the shared RapidAPI client is not in the layer"
-    for function in ("FetchStockDataFunction", "FetchSubscriptionDataFunction"):
+    for package in (
+        "requests",
+        "aws_lambda_powertools",
+        "aws_xray_sdk",
+        "pydantic",
+        "rapidapi",
+        "execution_input",
+    ):
+        assert (layer / package / "__init__.py").is_file(), f"{package} is not in the layer"
+    for function in FUNCTIONS:
         assert (build / function / "app.py").is_file()
-        assert (build / function / "aws_lambda_powertools").is_dir()
-        assert not (build / function / "requests").exists(), "requests belongs in the layer only"
+        packages = [path.name for path in (build / function).iterdir() if path.is_dir()]
+        assert packages == [], f"{function} bundles {packages}: what functions share belongs in the layer"
+    # Nothing of what the python3.11 runtime provides: a copy would shadow the runtime's boto3 and its kin.
+    runtime = {path.name for path in runtime_libraries(tmp_path / "runtime").iterdir()}
+    assert {"boto3", "botocore", "urllib3"} <= runtime
+    assert not runtime & {path.name for path in layer.iterdir()}
+
+
+def test_built_handlers_import_from_their_package_the_layer_and_the_runtime_only(built_template, tmp_path):
+    """As on Lambda: `-S` hides this virtualenv; what loads at init or at the first call must be there."""
+    build = built_template.parent
+    runtime = runtime_libraries(tmp_path / "runtime")
+    deferred = (
+        "from aws_lambda_powertools.utilities import parameters; "
+        "from aws_lambda_powertools.utilities.parser import parse; import execution_input.schema"
+    )
+    bounds = {name: "x" for name in StackBounds.ENVIRONMENT.values()}
+    for function in FUNCTIONS:
+        package = build / function
+        path = [str(package), str(build / "RequestsLayer" / "python"), str(runtime)]
+        result = subprocess.run(
+            [sys.executable, "-S", "-P", "-c", f"import app; {deferred}"],
+            cwd=package,
+            env={
+                "PATH": os.environ["PATH"],
+                "PYTHONPATH": os.pathsep.join(path),
+                "LAMBDA_TASK_ROOT": str(package),
+                "AWS_LAMBDA_FUNCTION_NAME": function,
+                "AWS_REGION": REGION,
+                "POWERTOOLS_SERVICE_NAME": function,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                **bounds,
+            },
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, f"{function}: {result.stderr[-2000:]}"
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str
     return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
 
 
-def test_runtime_is_stated_once_and_the_layer_builds_for_it(template):
+def test_runtime_is_stated_once_and_the_layer_builds_for_it(template, repo):
     assert template["Globals"]["Function"]["Runtime"] == RUNTIME
     functions = resources_of_type(template, "AWS::Serverless::Function")
     assert set(functions) == {
@@ -23,7 +23,12 @@ def test_runtime_is_stated_once_and_the_layer_builds_for_it(template):
     }
     assert all("Runtime" not in f["Properties"] for f in functions.values())
     layer = template["Resources"]["RequestsLayer"]
-    assert layer["Metadata"]["BuildMethod"] == RUNTIME
+    # Its Makefile installs the pinned requirements for the runtime, without the runtime's own libraries.
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    makefile = (repo / "layers" / "requests" / "Makefile").read_text()
+    assert "build-RequestsLayer:" in makefile
+    assert f"--python-version {RUNTIME.removeprefix('python')} " in makefile
+    assert f"PYTHON ?= {RUNTIME}\n" in makefile
     assert layer["Properties"]["CompatibleRuntimes"] == [RUNTIME]
     assert layer["Properties"]["ContentUri"] == "layers/requests/"
 

@@ -19,6 +19,12 @@ class NameRule:
     description: str
     extra_checks: tuple[Callable[[str], str | None], ...] = ()
 
+    def checked(self, value: str) -> str:
+        """`value` when it follows the rule, else ValueError naming the value and the rule."""
+        if (problem := self.problem(value)) is not None:
+            raise ValueError(f"{value!r:.80} {problem}")
+        return value
+
     def problem(self, value: str) -> str | None:
         """Why `value` breaks the rule (one sentence), or None when it follows it."""
         if not re.fullmatch(self.pattern, value):
@@ -102,6 +108,17 @@ COUNTRY = NameRule(
     pattern=r"[a-z]{2}",
     description="two letters (ISO 3166-1 alpha-2), such as ae",
 )
+
+
+def normalise_symbol(value: str) -> str:
+    """The symbol in upper case, or ValueError naming the rule."""
+    return SYMBOL.checked(value.upper())
+
+
+def normalise_country(value: str) -> str:
+    """The country code in lower case, or ValueError naming the rule."""
+    return COUNTRY.checked(value.lower())
+
 
 # The bounds States.MathRandom takes: Java integers.
 MATH_RANDOM_MIN = -(2**31)

@@ -15,14 +15,13 @@ from execution_input.errors import InvalidInputError
 from execution_input.rules import (
     ANY_NAME,
     BUCKET_NAME,
-    COUNTRY,
     EMAIL,
     MATH_RANDOM_MAX,
     MATH_RANDOM_MIN,
     STREAM_NAME,
-    SYMBOL,
     TOPIC_NAME,
-    NameRule,
+    normalise_country,
+    normalise_symbol,
 )
 
 
@@ -79,15 +78,6 @@ class ExecutionRequest(BaseModel):
     glueJobName: str
 
 
-def _name_checker(rule: NameRule) -> Any:
-    def check(value: str) -> str:
-        if (problem := rule.problem(value)) is not None:
-            raise ValueError(f"{value!r:.80} {problem}")
-        return value
-
-    return check
-
-
 # The input fields that name AWS resources, and each one's naming rule.
 _RESOURCE_NAME_RULES = {"batchBucketName": BUCKET_NAME, "streamName": STREAM_NAME, "topicName": TOPIC_NAME}
 
@@ -131,24 +121,14 @@ class _ExecutionInput(BaseModel):
     @classmethod
     def _resource_name(cls, value: str | None, info: ValidationInfo) -> str | None:
         rule = _RESOURCE_NAME_RULES[str(info.field_name)]
-        return None if value is None else _name_checker(rule)(value)
+        return None if value is None else rule.checked(value)
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return value  # "" subscribes nobody
-        return _name_checker(EMAIL)(value)
-
-
-def normalise_symbol(value: str) -> str:
-    """The symbol in upper case, or ValueError naming the rule."""
-    return _name_checker(SYMBOL)(value.upper())
-
-
-def normalise_country(value: str) -> str:
-    """The country code in lower case, or ValueError naming the rule."""
-    return _name_checker(COUNTRY)(value.lower())
+        return EMAIL.checked(value)
 
 
 def math_random_bound(value: float) -> int:

@@ -9,9 +9,6 @@ from typing import Any
 import requests
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-from botocore.exceptions import ClientError
 
 from rapidapi.errors import (
     InvalidUpstreamResponseError,
@@ -24,6 +21,10 @@ from rapidapi.errors import (
 
 logger = Logger(child=True)
 metrics = Metrics()
+
+# What a fetch function calls, the only libraries its Tracer patches: requests (RapidAPI) and botocore
+# (Secrets Manager). Without a list Powertools patches every library the X-Ray SDK supports and finds.
+TRACED_MODULES = ("requests", "botocore")
 
 KEY_SECRET_ENV = "RAPIDAPI_KEY_SECRET_ARN"
 KEY_CACHE_SECONDS = 300
@@ -68,6 +69,11 @@ def read_api_key() -> str:
         raise RapidApiKeyNotSetError(
             f"Environment variable {KEY_SECRET_ENV} is not set; name the secret, then {how_to_set}"
         )
+    # Imported at the first read, not at init: Parameters loads boto3 (and all its providers) with it.
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+    from botocore.exceptions import ClientError
+
     try:
         key = parameters.get_secret(secret_id, max_age=KEY_CACHE_SECONDS)
     except GetParameterError as error:

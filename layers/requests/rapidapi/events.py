@@ -2,7 +2,6 @@
 
 from typing import Any, TypeVar
 
-from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel, ValidationError
 
 from rapidapi.errors import InvalidInputError
@@ -15,6 +14,9 @@ def parse_event(model: type[Model], event: Any) -> Model:
     # Parser would also accept a JSON string; the state machine always sends an object.
     if not isinstance(event, dict):
         raise InvalidInputError(f"The event must be a JSON object, got {type(event).__name__}.")
+    # Imported at the first event, not at the function's init, which needs nothing of Parser.
+    from aws_lambda_powertools.utilities.parser import parse
+
     try:
         return parse(event=event, model=model)
     except ValidationError as error:
