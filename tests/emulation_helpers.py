@@ -11,12 +11,26 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from moto import mock_aws
 
 from offline_aws.deployer import zip_directory as zip_directory  # one implementation, the deployer's
 from offline_aws.emulation import Emulation, ExecutionResult
 
 # Small enough that a 60 s Wait or a long Retry back-off costs milliseconds.
 TEST_TIME_SCALE = 0.001
+
+
+@contextmanager
+def in_process_aws() -> Iterator[None]:
+    """moto's in-process mock, started and stopped without resetting moto's backends: the same test
+    process may host the session's emulation (tests/conftest.py), whose stacks a reset would delete.
+    So nothing is cleared between uses: give what you create a unique name."""
+    mock = mock_aws()
+    mock.start(reset=False)
+    try:
+        yield
+    finally:
+        mock.stop(remove_data=False)
 
 
 def unique(prefix: str) -> str:

@@ -3,7 +3,7 @@
 import json
 
 import boto3
-from moto import mock_aws
+from emulation_helpers import in_process_aws, unique
 
 import stock_data_etl
 
@@ -14,11 +14,12 @@ def test_summary_goes_to_s3_with_put_object(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
+    bucket = unique("data")
+    with in_process_aws():
         s3 = boto3.client("s3")
-        s3.create_bucket(Bucket="data")
-        stock_data_etl.write_summary("s3://data/run-summaries/stock_minute_bars/exec-1.json", SUMMARY)
-        stored = s3.get_object(Bucket="data", Key="run-summaries/stock_minute_bars/exec-1.json")
+        s3.create_bucket(Bucket=bucket)
+        stock_data_etl.write_summary(f"s3://{bucket}/run-summaries/stock_minute_bars/exec-1.json", SUMMARY)
+        stored = s3.get_object(Bucket=bucket, Key="run-summaries/stock_minute_bars/exec-1.json")
     assert json.loads(stored["Body"].read()) == SUMMARY
     assert stored["ContentType"] == "application/json"
 

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from moto import mock_aws
+from emulation_helpers import in_process_aws, unique
 
 from offline_pipeline.rapidapi_standin import PAYLOADS, RapidApiStandIn
 
@@ -88,14 +88,14 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "RAPIDAPI_KEY_SECRET_ARN"):
         monkeypatch.delenv(name, raising=False)
     parameters.clear_caches()  # the secret is cached per container; every test is a fresh container
-    with mock_aws():
+    with in_process_aws():
         yield boto3.client("secretsmanager")
     parameters.clear_caches()
 
 
 @pytest.fixture
 def stored_key(aws: Any, standin: RapidApiStandIn, monkeypatch: pytest.MonkeyPatch) -> str:
-    arn = aws.create_secret(Name="rapidapi-key", SecretString=standin.api_key)["ARN"]
+    arn = aws.create_secret(Name=unique("rapidapi-key"), SecretString=standin.api_key)["ARN"]
     monkeypatch.setenv("RAPIDAPI_KEY_SECRET_ARN", arn)
     return standin.api_key
 

@@ -2,8 +2,10 @@
 
 import json
 import logging
+import os
 
 import pytest
+from emulation_helpers import unique
 
 from offline_pipeline.rapidapi_standin import ScriptedResponse
 from rapidapi import (
@@ -174,7 +176,7 @@ def test_upstream_failures_become_named_errors(
 
 
 def test_a_wrong_key_is_an_authentication_error(aws, standin, context, monkeypatch):
-    arn = aws.create_secret(Name="rapidapi-key", SecretString="not-the-key")["ARN"]
+    arn = aws.create_secret(Name=unique("rapidapi-key"), SecretString="not-the-key")["ARN"]
     monkeypatch.setenv("RAPIDAPI_KEY_SECRET_ARN", arn)
     with pytest.raises(UpstreamAuthError, match="HTTP 401: Invalid API key"):
         load_handler("fetch_stock_data").lambda_handler(EVENT, context)
@@ -236,7 +238,7 @@ def test_refuses_a_result_too_large_for_a_workflow_state(stock_handler, context,
 
 
 def test_secret_without_a_value_says_how_to_set_it(aws, standin, context, monkeypatch):
-    arn = aws.create_secret(Name="rapidapi-key")["ARN"]
+    arn = aws.create_secret(Name=unique("rapidapi-key"))["ARN"]
     monkeypatch.setenv("RAPIDAPI_KEY_SECRET_ARN", arn)
     expected = f"aws secretsmanager put-secret-value --secret-id {arn} --secret-string <your RapidAPI key>"
     with pytest.raises(RapidApiKeyNotSetError, match="has no value yet") as raised:
@@ -253,7 +255,7 @@ def test_unknown_secret_says_how_to_set_it(aws, standin, context, monkeypatch):
 
 
 def test_blank_secret_is_not_a_key(aws, standin, context, monkeypatch):
-    arn = aws.create_secret(Name="rapidapi-key", SecretString="   ")["ARN"]
+    arn = aws.create_secret(Name=unique("rapidapi-key"), SecretString="   ")["ARN"]
     monkeypatch.setenv("RAPIDAPI_KEY_SECRET_ARN", arn)
     with pytest.raises(RapidApiKeyNotSetError, match=f"Secret {arn} is empty.*put-secret-value"):
         load_handler("fetch_stock_data").lambda_handler(EVENT, context)
@@ -268,7 +270,7 @@ def test_missing_secret_setting_is_reported(aws, standin, context):
 def test_the_key_is_read_once_per_container(stock_handler, context, aws, standin, monkeypatch):
     stock_handler.lambda_handler(EVENT, context)
     # A rotated secret reaches warm containers only when the cache expires; cold ones read it at once.
-    aws.put_secret_value(SecretId="rapidapi-key", SecretString="rotated-elsewhere")
+    aws.put_secret_value(SecretId=os.environ["RAPIDAPI_KEY_SECRET_ARN"], SecretString="rotated-elsewhere")
     stock_handler.lambda_handler(EVENT, context)
     assert all(request.key_matched for request in standin.requests)
 
@@ -309,7 +311,7 @@ def test_an_answer_for_another_symbol_names_nothing(stock_handler, context, stan
 
 @pytest.mark.parametrize("placeholder", ["YOUR_KEY", "your_key ", "<your RapidAPI key>"])
 def test_a_placeholder_in_the_secret_says_how_to_set_the_key(aws, standin, context, monkeypatch, placeholder):
-    arn = aws.create_secret(Name="rapidapi-key", SecretString=placeholder)["ARN"]
+    arn = aws.create_secret(Name=unique("rapidapi-key"), SecretString=placeholder)["ARN"]
     monkeypatch.setenv("RAPIDAPI_KEY_SECRET_ARN", arn)
     with pytest.raises(RapidApiKeyNotSetError, match=r"holds the placeholder .*put-secret-value"):
         load_handler("fetch_stock_data").lambda_handler(EVENT, context)

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from emulation_helpers import unique
 
 from offline_pipeline.rapidapi_standin import ScriptedResponse
 from rapidapi import (
@@ -125,7 +126,7 @@ def test_connection_refused_is_upstream_unavailable(subscription_handler, contex
 
 
 def test_secret_without_a_value_says_how_to_set_it(aws, standin, context, monkeypatch):
-    arn = aws.create_secret(Name="rapidapi-key")["ARN"]
+    arn = aws.create_secret(Name=unique("rapidapi-key"))["ARN"]
     monkeypatch.setenv("RAPIDAPI_KEY_SECRET_ARN", arn)
     with pytest.raises(RapidApiKeyNotSetError, match=f"put-secret-value --secret-id {arn}"):
         load_handler("fetch_subscription_data").lambda_handler(EVENT, context)
