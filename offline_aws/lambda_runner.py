@@ -8,8 +8,10 @@ running past the function's timeout ends as `Sandbox.Timedout`.
 
 As on AWS, an environment that served an invocation serves the next one of the same function
 configuration (code, layers, variables, role policies): its module state, clients, caches and /tmp stay,
-and only the first invocation pays the init phase. An environment that timed out, crashed or raised is
-discarded, and idle environments beyond MAX_IDLE_ENVIRONMENTS are stopped, oldest first.
+and only the first invocation pays the init phase. An environment whose handler raised serves on, as the
+Lambda runtime reports the error and asks for the next event; one that timed out, exited or crashed is
+discarded, as Lambda resets it. Idle environments beyond MAX_IDLE_ENVIRONMENTS are stopped, oldest first
+(Lambda promises no reuse either).
 """
 
 import hashlib
@@ -178,7 +180,7 @@ class LambdaRunner:
             result_path, request_id, invocation.timeout_seconds, None if ended else environment.returncode()
         )
         result_path.unlink(missing_ok=True)
-        self._release(key, environment, reuse=ended and not errored)
+        self._release(key, environment, reuse=ended)
         logs = (
             f"START RequestId: {request_id} Version: {invocation.version}\n"
             f"{output}"

@@ -203,6 +203,10 @@ WARM_HANDLER = """
         marker.write_text("x")
         if event.get("fail"):
             raise RuntimeError("failing on purpose")
+        if event.get("sleep"):
+            import time
+
+            time.sleep(event["sleep"])
         return {"invocations": INVOCATIONS, "pid": os.getpid(), "seen_marker": seen_marker}
 """
 
@@ -218,14 +222,23 @@ def test_an_environment_serves_the_next_invocation_with_its_module_state_and_tmp
     assert second["pid"] == first["pid"]
 
 
-def test_an_environment_that_raised_is_replaced_by_a_cold_one(emulation, create_function) -> None:
+def test_an_environment_whose_handler_raised_serves_on(emulation, create_function) -> None:
+    # The runtime reports the error and takes the next event; Lambda resets only crashes and timeouts.
     name = create_function(WARM_HANDLER)["FunctionName"]
     _, first = invoke(emulation, name, {"n": 1})
     error, _ = invoke(emulation, name, {"n": 2, "fail": True})
     _, after = invoke(emulation, name, {"n": 3})
     assert error == "Unhandled"
-    assert after["invocations"] == [3] and not after["seen_marker"]
-    assert after["pid"] != first["pid"]
+    assert after["invocations"] == [1, 2, 3] and after["pid"] == first["pid"]
+
+
+def test_an_environment_that_timed_out_is_replaced_by_a_cold_one(emulation, create_function) -> None:
+    name = create_function(WARM_HANDLER, timeout=1)["FunctionName"]
+    _, first = invoke(emulation, name, {"n": 1})
+    error, timed_out = invoke(emulation, name, {"n": 2, "sleep": 3})
+    _, after = invoke(emulation, name, {"n": 3})
+    assert (error, timed_out["errorType"]) == ("Unhandled", "Sandbox.Timedout")
+    assert after["invocations"] == [3] and after["pid"] != first["pid"]
 
 
 def test_changed_variables_or_recycling_start_a_cold_environment(emulation, create_function) -> None:
