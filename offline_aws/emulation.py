@@ -196,8 +196,14 @@ class Emulation:
         # AWS managed policies exist in every account: SAM attaches some (AWSLambdaBasicExecutionRole).
         # moto's config API does not take this setting; the server runs in this process.
         from moto.core.config import default_user_config
+        from moto.iam.models import iam_backends
 
         default_user_config["iam"] = {"load_aws_managed_policies": True}
+        # A backend made before this setting (by an in-process mock, say) has none of them: add them.
+        iam = iam_backends[self.account_id]["global"]
+        if not iam.aws_managed_policies:
+            iam.aws_managed_policies = iam._init_aws_policies()
+            iam.managed_policies.update(iam._init_managed_policies())
 
     def _post(self, path: str, body: Any) -> Any:
         data = json.dumps(body).encode() if body is not None else b""
