@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Test processes; each file's tests stay in one, so module fixtures (one ETL run per scenario) are shared.
+# Test processes; a file's tests stay in one (tests/conftest.py), so its module fixtures are shared.
 TEST_WORKERS ?= 2
 
 .PHONY: run test lint build validate bench invoke clean lock java wheelhouse
@@ -36,7 +36,7 @@ run: $(STAMP) java
 
 ## Every test: lint, unit, template, Glue on local Spark, the offline tool, the workflows on the emulation.
 test: $(STAMP) java lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -74,3 +74,16 @@ def create_function(emulation: Emulation, role_arn: str, tmp_path: Path) -> Call
         return dict(created)
 
     return create
+
+
+# ---------------------------------------------------------------- test processes
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `make test` (xdist, --dist loadgroup) a module's tests share one process, and with it their
+    module fixtures (one ETL run per scenario), unless the module sets SPREAD_OVER_PROCESSES: each of its
+    tests then goes to whichever process is free (the CLI tests, each its own subprocess)."""
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and not getattr(module, "SPREAD_OVER_PROCESSES", False):
+            item.add_marker(pytest.mark.xdist_group(module.__name__))
