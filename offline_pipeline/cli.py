@@ -342,6 +342,8 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     parameters = parse_parameters(args.parameter_overrides)
     paths: list[Path] = args.inputs or list(DEFAULT_INPUTS)
     inputs = [(path, _read_json(path, "input file")) for path in paths]
+    if args.test_case:
+        _mock_config_with(args.test_case)  # refused before anything starts
 
     say = console.out
     say("Offline run: the state machine, handlers and Glue script of this project on an embedded AWS")
@@ -389,14 +391,20 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     return EXIT_FAILED if failed else 0
 
 
-def _load_test_case(pipeline: OfflinePipeline, test_case: str) -> None:
-    """The repository's mock config, its test cases put under the deployed state machine's name."""
+def _mock_config_with(test_case: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The repository's mock config and its test cases; a test case it lacks is a usage error."""
     config = _read_json(MOCK_CONFIG, "mock config")
     cases = config.get("StateMachines", {}).get(STATE_MACHINE, {}).get("TestCases", {})
     if test_case not in cases:
         raise UsageError(
             f"no test case {test_case!r} in {_shown(MOCK_CONFIG)}; it has {', '.join(sorted(cases))}"
         )
+    return config, cases
+
+
+def _load_test_case(pipeline: OfflinePipeline, test_case: str) -> None:
+    """The mock config's test cases, put under the deployed state machine's name."""
+    config, cases = _mock_config_with(test_case)
     pipeline.emulation.load_mock_config(
         {**config, "StateMachines": {pipeline.state_machine_name: {"TestCases": cases}}}
     )

@@ -278,3 +278,4 @@ def test_an_unknown_test_case_is_a_usage_error() -> None:
     completed = offline("run", "--test-case", "NoSuchCase")
     assert completed.returncode == 2
     assert "no test case 'NoSuchCase'" in completed.stderr
+    assert "Starting the AWS emulation" not in completed.stdout  # refused before anything started
