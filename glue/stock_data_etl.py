@@ -230,15 +230,25 @@ CURATED_DDL = ", ".join(f"{name} {hive_type}" for name, hive_type in CURATED_COL
 def existing_partitions(
     spark: SparkSession, curated_path: str, partitions: list[tuple[str, str]]
 ) -> list[str]:
+    """The stored ones among `partitions`, in their order: one listing per symbol (a glob of its trade
+    dates), not a call per partition, which on S3 is a request or two each."""
     jvm = spark.sparkContext._jvm
     hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
-    found = []
+    dates_of_symbol: dict[str, list[str]] = {}
     for symbol, trade_date in partitions:
-        path = f"{curated_path}/symbol={symbol}/trade_date={trade_date}"
-        hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-        if hadoop_path.getFileSystem(hadoop_conf).exists(hadoop_path):
-            found.append(path)
-    return found
+        dates_of_symbol.setdefault(symbol, []).append(trade_date)
+    stored = set()
+    for symbol, trade_dates in dates_of_symbol.items():
+        pattern = jvm.org.apache.hadoop.fs.Path(
+            f"{curated_path}/symbol={symbol}/trade_date={{{','.join(trade_dates)}}}"
+        )
+        for status in pattern.getFileSystem(hadoop_conf).globStatus(pattern) or []:
+            stored.add((symbol, status.getPath().getName().removeprefix("trade_date=")))
+    return [
+        f"{curated_path}/symbol={symbol}/trade_date={trade_date}"
+        for symbol, trade_date in partitions
+        if (symbol, trade_date) in stored
+    ]
 
 
 def write_summary(path: str, summary: dict[str, Any]) -> None:
