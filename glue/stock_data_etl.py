@@ -41,7 +41,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -131,7 +131,11 @@ def read_raw_documents(spark: SparkSession, raw_paths: list[str]) -> DataFrame:
 
 
 def explode_bars(documents: DataFrame, fetch_id: str) -> DataFrame:
-    """One row per raw minute bar, values still strings, with its fetch."""
+    """One row per raw minute bar, values still strings, with its fetch and `bar_position` in its document.
+
+    A document without bars gives one row with a null `bar_position`, so that one pass over the exploded
+    rows also counts the documents.
+    """
     return documents.select(
         F.col("metadata.symbol").alias("raw_symbol"),
         F.col("metadata.timeZone").alias("time_zone"),
@@ -139,7 +143,7 @@ def explode_bars(documents: DataFrame, fetch_id: str) -> DataFrame:
         F.to_timestamp("metadata.fetchedAt").alias("fetched_at"),
         F.lit(fetch_id).alias("fetch_id"),
         "raw_path",
-        F.explode("timeSeries").alias("exchange_time", "bar"),
+        F.posexplode_outer("timeSeries").alias("bar_position", "exchange_time", "bar"),
     ).select("*", *(F.col(f"bar.{name}").alias(f"raw_{name}") for name in (*PRICES, "volume")))
 
 
@@ -226,15 +230,25 @@ CURATED_DDL = ", ".join(f"{name} {hive_type}" for name, hive_type in CURATED_COL
 def existing_partitions(
     spark: SparkSession, curated_path: str, partitions: list[tuple[str, str]]
 ) -> list[str]:
+    """The stored ones among `partitions`, in their order: one listing per symbol (a glob of its trade
+    dates), not a call per partition, which on S3 is a request or two each."""
     jvm = spark.sparkContext._jvm
     hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
-    found = []
+    dates_of_symbol: dict[str, list[str]] = {}
     for symbol, trade_date in partitions:
-        path = f"{curated_path}/symbol={symbol}/trade_date={trade_date}"
-        hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-        if hadoop_path.getFileSystem(hadoop_conf).exists(hadoop_path):
-            found.append(path)
-    return found
+        dates_of_symbol.setdefault(symbol, []).append(trade_date)
+    stored = set()
+    for symbol, trade_dates in dates_of_symbol.items():
+        pattern = jvm.org.apache.hadoop.fs.Path(
+            f"{curated_path}/symbol={symbol}/trade_date={{{','.join(trade_dates)}}}"
+        )
+        for status in pattern.getFileSystem(hadoop_conf).globStatus(pattern) or []:
+            stored.add((symbol, status.getPath().getName().removeprefix("trade_date=")))
+    return [
+        f"{curated_path}/symbol={symbol}/trade_date={trade_date}"
+        for symbol, trade_date in partitions
+        if (symbol, trade_date) in stored
+    ]
 
 
 def write_summary(path: str, summary: dict[str, Any]) -> None:
@@ -265,6 +279,41 @@ def quarantine(rejected: DataFrame, quarantine_path: str) -> None:
     ).coalesce(1).write.mode("overwrite").parquet(quarantine_path)
 
 
+class Tally(NamedTuple):
+    documents: int
+    documents_without_bars: int
+    bars: int
+    reasons: dict[str, int]  # rejected bars per reject_reason
+    partitions: list[tuple[str, str]]  # (symbol, trade_date) of the valid bars, sorted
+
+
+def tally(checked: DataFrame) -> Tally:
+    """Every count the run summary needs from the checked rows, in one aggregate."""
+    is_bar = F.col("bar_position").isNotNull()
+    is_valid = is_bar & F.col("reject_reason").isNull()
+    groups = (
+        checked.groupBy(
+            F.when(is_valid, F.col("symbol")).alias("symbol"),
+            F.when(is_valid, F.col("trade_date")).alias("trade_date"),
+            F.when(is_bar, F.col("reject_reason")).alias("reject_reason"),
+        )
+        .agg(
+            F.count(F.when(is_bar, 1)).alias("bars"),
+            # A document's first bar, or its one row when it has none, stands for the document.
+            F.count(F.when(F.coalesce(F.col("bar_position"), F.lit(0)) == 0, 1)).alias("documents"),
+            F.count(F.when(~is_bar, 1)).alias("documents_without_bars"),
+        )
+        .collect()
+    )
+    return Tally(
+        documents=sum(row["documents"] for row in groups),
+        documents_without_bars=sum(row["documents_without_bars"] for row in groups),
+        bars=sum(row["bars"] for row in groups),
+        reasons={row["reject_reason"]: row["bars"] for row in groups if row["reject_reason"] is not None},
+        partitions=sorted((row["symbol"], row["trade_date"]) for row in groups if row["symbol"] is not None),
+    )
+
+
 def run(spark: SparkSession, arguments: argparse.Namespace) -> dict[str, Any]:
     started = datetime.now(UTC)
     configure(spark)
@@ -273,32 +322,26 @@ def run(spark: SparkSession, arguments: argparse.Namespace) -> dict[str, Any]:
         raise ValueError("--raw_paths names no raw object")
     curated_path = arguments.curated_path.rstrip("/")
 
-    documents = read_raw_documents(spark, raw_paths).persist()
-    document_stats = documents.agg(
-        F.count(F.lit(1)).alias("documents"),
-        F.sum(F.when(F.coalesce(F.size("timeSeries"), F.lit(0)) <= 0, 1).otherwise(0)).alias("empty"),
-    ).first()
-    checked = type_and_validate(explode_bars(documents, arguments.fetch_id)).localCheckpoint(eager=True)
-    documents.unpersist()
-    rows_read = checked.count()
-    rejected = checked.where(F.col("reject_reason").isNotNull())
-    reasons = {
-        row["reject_reason"]: row["count"] for row in rejected.groupBy("reject_reason").count().collect()
-    }
+    # Read, checked and materialised in one pass; every count the summary needs comes from one aggregate.
+    checked = type_and_validate(
+        explode_bars(read_raw_documents(spark, raw_paths), arguments.fetch_id)
+    ).localCheckpoint(eager=True)
+    counts = tally(checked)
+    reasons, partitions, rows_read = counts.reasons, counts.partitions, counts.bars
+    # A bar always has its key: non-null again, as explode gives it, so the quarantine schema stays.
+    bars = checked.where(F.col("bar_position").isNotNull()).withColumn(
+        "exchange_time", F.coalesce("exchange_time", F.lit(""))
+    )
     quarantine_path = None
     if reasons:
         quarantine_path = f"{arguments.quarantine_path.rstrip('/')}/fetch_id={arguments.fetch_id}"
-        quarantine(rejected, quarantine_path)
+        quarantine(bars.where(F.col("reject_reason").isNotNull()), quarantine_path)
 
-    valid = checked.where(F.col("reject_reason").isNull())
-    partitions = sorted(
-        (row["symbol"], row["trade_date"])
-        for row in valid.select("symbol", "trade_date").distinct().collect()
-    )
+    valid = bars.where(F.col("reject_reason").isNull())
     summary: dict[str, Any] = {
         "fetchId": arguments.fetch_id,
-        "rawObjects": document_stats["documents"],
-        "rawObjectsWithoutBars": document_stats["empty"] or 0,
+        "rawObjects": counts.documents,
+        "rawObjectsWithoutBars": counts.documents_without_bars,
         "rowsRead": rows_read,
         "rowsValid": rows_read - sum(reasons.values()),
         "rowsQuarantined": sum(reasons.values()),
@@ -338,13 +381,17 @@ def merge_into_curated(
         )
         candidates = stored.unionByName(incoming)
 
-    minute = Window.partitionBy("symbol", "ts")
+    # trade_date is the exchange-local date of ts, so (symbol, trade_date, ts) keys a minute as (symbol, ts)
+    # does: one shuffle by partition serves the dedupe, the session windows and the one-file-per-partition
+    # write (instead of one shuffle for each).
+    minute = Window.partitionBy("symbol", "trade_date", "ts")
     # On a full tie (a re-run) the stored row stays, so rowsUpdated counts only real changes.
     newest_first = minute.orderBy(
         F.desc("fetched_at"), F.desc("fetch_id"), *(F.desc(c) for c in (*PRICES, "volume")), F.desc("_stored")
     )
     winners = (
-        candidates.select(
+        candidates.repartition("symbol", "trade_date")
+        .select(
             "*",
             F.row_number().over(newest_first).alias("_rank"),
             F.count(F.lit(1)).over(minute).alias("_candidates"),
@@ -353,7 +400,8 @@ def merge_into_curated(
         .where("_rank = 1")
         .drop("_rank")
     )
-    # Materialised before the overwrite: the stored partitions are both read and replaced.
+    # Materialised before the overwrite: the stored partitions are both read and replaced. Each
+    # (symbol, trade_date) lies in one partition of it, so each is written as one file.
     merged = with_derived_columns(winners).localCheckpoint(eager=True)
     counts = merged.agg(
         F.count(F.lit(1)).alias("written"),
@@ -363,8 +411,7 @@ def merge_into_curated(
     ).first()
     (
         merged.select(*_curated_columns())
-        .repartition("symbol", "trade_date")
-        .sortWithinPartitions("ts")
+        .sortWithinPartitions("symbol", "trade_date", "ts")
         .write.mode("overwrite")
         .partitionBy("symbol", "trade_date")
         .parquet(curated_path)

@@ -264,6 +264,38 @@ def test_empty_time_series_writes_nothing_and_says_so(lake):
     assert summary["quarantinePath"] is None
 
 
+def test_one_run_of_several_objects_counts_each_once_and_merges_only_the_stored_partitions(lake):
+    stored = {"2023-10-26 10:00:00": BAR, "2023-10-26 10:01:00": BAR}
+    lake.run("first", lake.put_raw("first", raw_document("MSFT", stored, "2023-10-26T15:00:00Z")))
+    fetched = "2023-10-27T15:00:00Z"
+    msft = {"2023-10-26 10:01:00": BAR, "2023-10-27 10:00:00": BAR}
+    aapl = {"2023-10-26 10:00:00": BAR, "2023-10-26 10:00:30": BAR}
+    raw = [
+        lake.put_raw("msft", raw_document("MSFT", msft, fetched)),
+        lake.put_raw("aapl", raw_document("AAPL", aapl, fetched)),
+        lake.put_raw("empty", raw_document("IBM", {}, fetched)),
+    ]
+    summary = lake.run("second", *raw)
+
+    assert summary["rawObjects"] == 3 and summary["rawObjectsWithoutBars"] == 1
+    assert summary["rowsRead"] == 4 and summary["rowsValid"] == 3
+    assert summary["quarantineReasons"] == {"timestamp not on a minute": 1}
+    assert summary["partitionsTouched"] == [
+        "symbol=AAPL/trade_date=2023-10-26",
+        "symbol=MSFT/trade_date=2023-10-26",
+        "symbol=MSFT/trade_date=2023-10-27",
+    ]
+    # Only MSFT's 2023-10-26 was stored: its two rows are merged, one of them fetched again.
+    assert summary["rowsStoredBefore"] == 2 and summary["duplicatesDropped"] == 1
+    assert summary["rowsWritten"] == 4 and summary["newRows"] == 2
+    assert [(row["symbol"], row["trade_date"]) for row in lake.rows()] == [
+        ("AAPL", "2023-10-26"),
+        ("MSFT", "2023-10-26"),
+        ("MSFT", "2023-10-26"),
+        ("MSFT", "2023-10-27"),
+    ]
+
+
 def test_an_empty_stored_partition_directory_is_merged_not_an_error(lake):
     (lake.curated / "symbol=MSFT" / "trade_date=2023-10-27").mkdir(parents=True)
     summary = lake.run(
