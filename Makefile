@@ -3,8 +3,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Test processes; a file's tests stay in one (tests/conftest.py), so its module fixtures are shared.
-TEST_WORKERS ?= 2
+# Test processes: three on two cores, since tests wait on subprocesses, Spark and HTTP as much as they
+# compute. A file's tests stay in one (tests/conftest.py), so its module fixtures are shared.
+TEST_WORKERS ?= 3
 
 .PHONY: run test lint build validate bench invoke clean lock java wheelhouse
 

@@ -9,6 +9,8 @@ PYSPARK_SUBMIT_ARGS. Glue on AWS keeps its own JVM settings; this is offline onl
 from typing import Any
 
 JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+# The same for a JVM that pyspark starts in another process (environment variable PYSPARK_SUBMIT_ARGS).
+PYSPARK_SUBMIT_ARGS = f'--driver-java-options "{JAVA_OPTIONS}" pyspark-shell'
 
 
 def session_builder(app_name: str, *, master: str | None = None, **conf: str) -> Any:

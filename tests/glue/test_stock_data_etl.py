@@ -1,6 +1,7 @@
 """The Glue job on local Spark: typed rows, DST, deduplication, quarantine, merge, idempotence."""
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime
@@ -10,7 +11,11 @@ import duckdb
 import pytest
 
 import stock_data_etl
+from offline_aws.local_spark import PYSPARK_SUBMIT_ARGS
 from tests.glue.conftest import Lake, raw_document, reference_bars
+
+# The tests share only the session's Spark (one per test process): any process can take any of them.
+SPREAD_OVER_PROCESSES = True
 
 pytestmark = pytest.mark.spark
 
@@ -395,6 +400,8 @@ def test_runs_as_a_glue_script_with_glue_arguments(lake, tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
+        # Its own JVM, started as the offline tool starts one (the script's own settings are Glue's).
+        env={**os.environ, "PYSPARK_SUBMIT_ARGS": PYSPARK_SUBMIT_ARGS},
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(summary_path.read_text())["rowsWritten"] == 100
