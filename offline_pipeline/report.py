@@ -397,10 +397,13 @@ def _etl(emulation: Emulation, output: Mapping[str, Any], block: _Block) -> None
         *(f"{partition}: {rows} rows" for partition, rows, _ in partitions),
     )
     counts = output.get("runSummary") or {}
-    if counts.get("quarantinePath"):
-        quarantine_bucket, quarantine_prefix = _s3_uri(str(counts["quarantinePath"]))
-        quarantine = _parquet_rows(s3, quarantine_bucket, quarantine_prefix.rstrip("/") + "/")
-        block.add("S3 quarantine", f"{sum(rows for _, rows, _ in quarantine)} rows rejected")
+    if counts.get("rowsQuarantined"):
+        # From the run summary: offline the job reports its local mirror's path, not the S3 URI.
+        reasons = ", ".join(f"{reason} {n}" for reason, n in (counts.get("quarantineReasons") or {}).items())
+        block.add(
+            "S3 quarantine",
+            f"{counts['rowsQuarantined']} rows rejected" + (f": {reasons}" if reasons else ""),
+        )
     if output.get("runSummaryObject"):
         block.add("S3 run summary", str(output["runSummaryObject"]))
 
