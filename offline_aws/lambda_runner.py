@@ -119,9 +119,9 @@ class LambdaRunner:
 
     def terminate_all(self) -> None:
         with self._lock:
-            environments = [*self._busy, *(e for idle in self._idle.values() for e in idle)]
-            self._idle.clear()
-        for environment in environments:
+            busy = list(self._busy)
+        self.recycle_environments()
+        for environment in busy:
             environment.stop()
 
     def recycle_environments(self) -> None:
@@ -144,19 +144,9 @@ class LambdaRunner:
             # Lambda puts /opt/python on the path; a source directory holds the modules at its root.
             python_path.extend(str(p) for p in (layer_dir / "python", layer_dir) if p.is_dir())
         env = self._environment(invocation, code_dir, python_path)
-        key = json.dumps(
-            [
-                invocation.function_arn,
-                invocation.version,
-                invocation.handler,
-                invocation.timeout_seconds,
-                invocation.memory_size,
-                str(code_dir),
-                python_path,
-                env,
-            ],
-            sort_keys=True,
-        )
+        # The variables carry the rest of the configuration: handler, version, memory, code and layer
+        # paths, the role's policies.
+        key = json.dumps([invocation.function_arn, invocation.timeout_seconds, env], sort_keys=True)
         environment = self._take_idle(key) or self._start(invocation, code_dir, env)
         started = time.monotonic()
         result_path = environment.scratch / f"result-{request_id}.json"

@@ -59,9 +59,8 @@ class StateRecord:
 
 @dataclass
 class TaskCall:
-    """One scheduled task attempt: which state, which integration, with what parameters, and how it ended."""
+    """One scheduled task attempt: which integration, with what parameters, and how it ended."""
 
-    state: str
     resource_type: str
     resource: str
     parameters: Mapping[str, Any]
@@ -161,9 +160,7 @@ class HistoryTracker:
         task.resource_type = resource_type
         parameters = _json_or_none(details.get("parameters"))
         self.calls.append(
-            TaskCall(
-                task.name, resource_type, resource, parameters if isinstance(parameters, Mapping) else {}
-            )
+            TaskCall(resource_type, resource, parameters if isinstance(parameters, Mapping) else {})
         )
         if resource_type == "glue" and resource.startswith("startJobRun") and not task.failures:
             self.emit(

@@ -41,8 +41,10 @@ class Pipeline(OfflinePipeline):
         self.emulation.set_lambda_env(self.standin.env)
         return self
 
-    def run(self, execution_input: Any, *, test_case: str | None = None, **kwargs: Any) -> ExecutionResult:
-        return super().run(execution_input, test_case=test_case, timeout=kwargs.pop("timeout", 300), **kwargs)
+    def run(
+        self, execution_input: Any, *, test_case: str | None = None, timeout: float = 300
+    ) -> ExecutionResult:
+        return super().run(execution_input, test_case=test_case, timeout=timeout)
 
     def requests(self, api: Api) -> int:
         return len(self.standin.requests_to(api))
