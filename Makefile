@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Test processes: three on two cores, since tests wait on subprocesses, Spark and HTTP as much as they
-# compute. A file's tests stay in one (tests/conftest.py), so its module fixtures are shared.
+# compute. A file's tests stay in one (tests/conftest.py), so its module and session fixtures are shared.
 TEST_WORKERS ?= 3
 
 .PHONY: run test lint build validate bench invoke clean lock java wheelhouse
@@ -37,7 +37,7 @@ run: $(STAMP) java
 
 ## Every test: lint, unit, template, Glue on local Spark, the offline tool, the workflows on the emulation.
 test: $(STAMP) java lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -78,12 +78,21 @@ def create_function(emulation: Emulation, role_arn: str, tmp_path: Path) -> Call
 
 # ---------------------------------------------------------------- test processes
 
+# Modules whose tests share nothing, not even a module fixture (each runs its own subprocess).
+SPREAD_MODULES = frozenset({"tests/workflows/test_offline_cli.py"})
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `make test` (xdist, --dist loadgroup) a module's tests share one process, and with it their
-    module fixtures (one ETL run per scenario), unless the module sets SPREAD_OVER_PROCESSES: each of its
-    tests then goes to whichever process is free (the CLI tests, each its own subprocess)."""
-    for item in items:
-        module = getattr(item, "module", None)
-        if module is not None and not getattr(module, "SPREAD_OVER_PROCESSES", False):
-            item.add_marker(pytest.mark.xdist_group(module.__name__))
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: pytest without xdist does not know it
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `make test` (pytest-xdist) a module's tests run in one process, so its module and session
+    fixtures (a deployed stack, one ETL run per scenario, one local Spark) are set up once; each test of
+    SPREAD_MODULES goes to whichever process is free. xdist's `--dist loadgroup` cannot do this with
+    pytest 9.2: the group it appends to a test's node ID is lost (xdist 3.8 writes `item._nodeid`)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return nodeid if module in SPREAD_MODULES else module
+
+    return ModuleScheduling(config, log)

@@ -14,9 +14,6 @@ import stock_data_etl
 from offline_aws.local_spark import PYSPARK_SUBMIT_ARGS
 from tests.glue.conftest import Lake, raw_document, reference_bars
 
-# The tests share only the session's Spark (one per test process): any process can take any of them.
-SPREAD_OVER_PROCESSES = True
-
 pytestmark = pytest.mark.spark
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,10 +17,6 @@ REPO = Path(__file__).resolve().parents[2]
 STANDIN_KEY_SHAPE = re.compile(r"(?<![0-9a-fA-F])[0-9a-f]{50}(?![0-9a-fA-F])")
 
 
-# Each test runs the command in a subprocess of its own: nothing is shared, so any process can take it.
-SPREAD_OVER_PROCESSES = True
-
-
 def offline(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {
         key: value
