@@ -15,6 +15,7 @@ test_hook_points.py checks them without installing).
  14          intrinsics         States.MathRandom as AWS documents it
  15          validation         requests AWS refuses are refused (model constraints, bucket names, e-mail)
  16          iam_enforcement    the Step Functions engine's calls authorized as the execution's role
+ 17          service_models     each botocore service model decoded once per process, not once per Session
 """
 
 import threading
@@ -28,6 +29,7 @@ from offline_aws.moto_hooks import (
     intrinsics,
     lambda_functions,
     sdk_integrations,
+    service_models,
     time_scale,
     validation,
 )
@@ -41,6 +43,7 @@ from offline_aws.moto_hooks.time_scale import (
 )
 
 FAMILIES: tuple[ModuleType, ...] = (
+    service_models,  # installed first (see install)
     lambda_functions,
     glue_jobs,
     sdk_integrations,
@@ -75,21 +78,27 @@ _install_lock = threading.Lock()
 _installed = False
 
 
-def hook_point_problems() -> list[str]:
-    return [problem for point in HOOK_POINTS if (problem := point.problem()) is not None]
+def hook_point_problems(points: tuple[HookPoint, ...] = HOOK_POINTS) -> list[str]:
+    return [problem for point in points if (problem := point.problem()) is not None]
 
 
 def install() -> None:
-    """Patch moto (idempotent). Refuses, naming the attribute, when moto no longer matches a hook."""
+    """Patch moto (idempotent). Refuses, naming the attribute, when moto no longer matches a hook; only
+    the shared service-model loader, which changes no behaviour, may then be in place already."""
     global _installed
     with _install_lock:
         if _installed:
             return
-        problems = hook_point_problems()
-        if problems:
-            raise HookPointMismatch("moto does not match the offline tool's hooks:\n" + "\n".join(problems))
-        for family in FAMILIES:
-            family.install()
+        # The loader first: resolving the other families' hook points imports moto.ec2.
+        for families in ((service_models,), FAMILIES[1:]):
+            points = tuple(point for family in families for point in family.HOOK_POINTS)
+            problems = hook_point_problems(points)
+            if problems:
+                raise HookPointMismatch(
+                    "moto does not match the offline tool's hooks:\n" + "\n".join(problems)
+                )
+            for family in families:
+                family.install()
         _installed = True
 
 
