@@ -36,7 +36,7 @@ from botocore.exceptions import ClientError
 
 from offline_aws.clients import DUMMY_CREDENTIALS, emulation_client
 from offline_aws.iam import enforce_on
-from offline_aws.local_spark import PYSPARK_SUBMIT_ARGS
+from offline_aws.local_spark import pyspark_submit_args
 
 # Glue's default job timeout: 48 hours.
 DEFAULT_TIMEOUT_MINUTES = 2880
@@ -307,7 +307,7 @@ class GlueJobRunner:
                 "SPARK_LOCAL_IP": "127.0.0.1",
                 "SPARK_LOCAL_DIRS": str(run_dir / "spark-local"),
                 # The warm worker's JVM, tuned for short runs (offline_aws.local_spark).
-                "PYSPARK_SUBMIT_ARGS": PYSPARK_SUBMIT_ARGS,
+                "PYSPARK_SUBMIT_ARGS": pyspark_submit_args(),
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )

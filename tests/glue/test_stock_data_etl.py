@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 import stock_data_etl
-from offline_aws.local_spark import PYSPARK_SUBMIT_ARGS
+from offline_aws.local_spark import pyspark_submit_args
 from tests.glue.conftest import Lake, raw_document, reference_bars
 
 pytestmark = pytest.mark.spark
@@ -398,7 +398,7 @@ def test_runs_as_a_glue_script_with_glue_arguments(lake, tmp_path):
         text=True,
         timeout=300,
         # Its own JVM, started as the offline tool starts one (the script's own settings are Glue's).
-        env={**os.environ, "PYSPARK_SUBMIT_ARGS": PYSPARK_SUBMIT_ARGS},
+        env={**os.environ, "PYSPARK_SUBMIT_ARGS": pyspark_submit_args()},
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(summary_path.read_text())["rowsWritten"] == 100

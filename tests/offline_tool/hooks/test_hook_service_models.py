@@ -18,4 +18,3 @@ def test_a_session_with_another_data_path_has_its_own_loader(emulation, tmp_path
 
     assert own is not shared
     assert str(tmp_path) in own.search_paths
-
