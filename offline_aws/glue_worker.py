@@ -2,10 +2,12 @@
 
 The Glue runner starts `python -m offline_aws.glue_worker RESULT_FD` once and sends it one JSON request
 per line on stdin: the script, its arguments, the run's directory and log files. The worker runs the script
-as `__main__` with that argv, its file descriptors 1 and 2 (the JVM's too) pointing at the run's logs, and
-answers `{"returncode": N}` on RESULT_FD. Each run gets `newSession()` of the one SparkContext: its own SQL
-conf, temporary views, functions and cache, as a fresh Glue run has; `SparkSession.stop()` in a script ends
-only its session. What the script leaves in Python modules it imports stays, as in any warm interpreter.
+as `__main__` with that argv, its file descriptors 1 and 2 pointing at the run's logs (the JVM's stay on
+the worker's log), and answers `{"returncode": N}` on RESULT_FD. Each run gets `newSession()` of the one
+SparkContext: its own SQL conf, temporary views, functions and cache, as a fresh Glue run has;
+`SparkSession.stop()` in a script ends only its session. What the script leaves in Python modules it
+imports stays, as in any warm interpreter. The JVM starts when a script first asks for Spark (getOrCreate
+of a SparkSession builder or of SparkContext, or a SparkContext), so runs that never do cost no JVM.
 
 The request's `lazy_roots` are the local copies of `s3://` prefixes, laid out as placeholders (see
 glue_runner.py). While the script runs, any path under them that it hands a Spark reader (DataFrameReader,
@@ -118,24 +120,95 @@ def _reads_fetched(fetcher: _Fetcher) -> Iterator[None]:
             setattr(owner, name, method)
 
 
-def _fresh_session(base: Any) -> Any:
-    from pyspark.sql import SparkSession
+class _Spark:
+    """The worker's one SparkContext, started on first use, and the session of the run in progress."""
 
-    session = base.newSession()
-    SparkSession._instantiatedSession = session
-    SparkSession._activeSession = session
-    jvm_session = session._jsparkSession
-    session._jvm.SparkSession.setDefaultSession(jvm_session)
-    session._jvm.SparkSession.setActiveSession(jvm_session)
-    return session
+    def __init__(self) -> None:
+        from pyspark.sql import SparkSession
+
+        self._builder_get_or_create = SparkSession.Builder.getOrCreate  # pyspark's, not on_demand's
+        self._worker_fds = os.dup(1), os.dup(2)  # the worker's log, for the JVM: it outlives each run's
+        self._base: Any = None
+        self._starting = False
+        self.run_session: Any = None
+
+    def session_for_run(self) -> Any:
+        """The run's own session (created on the first call of a run), the JVM started if need be."""
+        if self.run_session is None and not self._starting:
+            from pyspark.sql import SparkSession
+
+            if self._base is None:
+                self._base = self._start_jvm()
+            session = self._base.newSession()
+            SparkSession._instantiatedSession = session
+            SparkSession._activeSession = session
+            jvm_session = session._jsparkSession
+            session._jvm.SparkSession.setDefaultSession(jvm_session)
+            session._jvm.SparkSession.setActiveSession(jvm_session)
+            self.run_session = session
+        return self.run_session
+
+    def _start_jvm(self) -> Any:
+        from pyspark.sql import SparkSession
+
+        run_fds = os.dup(1), os.dup(2)
+        self._starting = True
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for worker_fd, fd in zip(self._worker_fds, (1, 2), strict=True):
+                os.dup2(worker_fd, fd)
+            return self._builder_get_or_create(SparkSession.builder.appName("offline-glue"))
+        finally:
+            self._starting = False
+            for run_fd, fd in zip(run_fds, (1, 2), strict=True):
+                os.dup2(run_fd, fd)
+                os.close(run_fd)
+
+    @contextmanager
+    def on_demand(self) -> Iterator[None]:
+        """For one run: whatever a script calls to get Spark gets the run's session; `stop()` ends nothing."""
+        from pyspark import SparkContext
+        from pyspark.sql import SparkSession
+
+        originals = [
+            (SparkSession.Builder, "getOrCreate", SparkSession.Builder.__dict__["getOrCreate"]),
+            (SparkContext, "getOrCreate", SparkContext.__dict__["getOrCreate"]),
+            (SparkContext, "__init__", SparkContext.__dict__["__init__"]),
+            (SparkSession, "stop", SparkSession.__dict__["stop"]),
+        ]
+        context_get_or_create, context_init = SparkContext.getOrCreate.__func__, SparkContext.__init__
+
+        def builder_get_or_create(builder: Any) -> Any:
+            self.session_for_run()
+            return self._builder_get_or_create(builder)
+
+        def get_or_create_context(cls: Any, conf: Any = None) -> Any:
+            self.session_for_run()
+            return context_get_or_create(cls, conf)
+
+        def init_context(context: Any, *args: Any, **kwargs: Any) -> None:
+            self.session_for_run()  # so a script's own SparkContext() is refused, as on a running JVM
+            context_init(context, *args, **kwargs)
+
+        SparkSession.Builder.getOrCreate = builder_get_or_create  # type: ignore[method-assign]
+        SparkContext.getOrCreate = classmethod(get_or_create_context)  # type: ignore[method-assign,assignment]
+        SparkContext.__init__ = init_context  # type: ignore[method-assign]
+        SparkSession.stop = lambda session: None  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            for owner, name, original in originals:
+                setattr(owner, name, original)
+            session, self.run_session = self.run_session, None
+            if session is not None:
+                # Nothing a run cached or checkpointed outlives it (clearCache leaves persisted RDDs).
+                session.catalog.clearCache()
+                for rdd in list(session.sparkContext._jsc.getPersistentRDDs().values()):
+                    rdd.unpersist(False)
 
 
-def _run(base: Any, request: dict[str, Any], fetcher: _Fetcher) -> int:
-    from pyspark.sql import SparkSession
-
-    session = _fresh_session(base)
-    original_stop = SparkSession.stop
-    SparkSession.stop = lambda self: None  # type: ignore[method-assign]
+def _run(spark: _Spark, request: dict[str, Any], fetcher: _Fetcher) -> int:
     saved_fds = os.dup(1), os.dup(2)
     saved_argv, saved_cwd = sys.argv, os.getcwd()
     with open(request["stdout"], "ab") as out, open(request["stderr"], "ab") as err:
@@ -146,7 +219,7 @@ def _run(base: Any, request: dict[str, Any], fetcher: _Fetcher) -> int:
         try:
             os.chdir(request["cwd"])
             sys.argv = [request["script"], *request["argv"]]
-            with _reads_fetched(fetcher):
+            with spark.on_demand(), _reads_fetched(fetcher):
                 runpy.run_path(request["script"], run_name="__main__")
             returncode = 0
         except SystemExit as exit_:
@@ -162,11 +235,6 @@ def _run(base: Any, request: dict[str, Any], fetcher: _Fetcher) -> int:
             sys.stderr.flush()
             sys.argv = saved_argv
             os.chdir(saved_cwd)
-            SparkSession.stop = original_stop  # type: ignore[method-assign]
-            # Nothing a run cached or checkpointed outlives it (clearCache leaves persisted RDDs).
-            session.catalog.clearCache()
-            for rdd in list(session.sparkContext._jsc.getPersistentRDDs().values()):
-                rdd.unpersist(False)
             os.dup2(saved_fds[0], 1)
             os.dup2(saved_fds[1], 2)
             for fd in saved_fds:
@@ -175,15 +243,13 @@ def _run(base: Any, request: dict[str, Any], fetcher: _Fetcher) -> int:
 
 
 def main(result_fd: int) -> None:
-    from pyspark.sql import SparkSession
-
-    base = SparkSession.builder.appName("offline-glue").getOrCreate()
+    spark = _Spark()
     with os.fdopen(result_fd, "w", buffering=1) as results:
         for line in sys.stdin:
             if line.strip():
                 request = json.loads(line)
                 fetcher = _Fetcher(request.get("lazy_roots", ()), results, sys.stdin)
-                results.write(json.dumps({"returncode": _run(base, request, fetcher)}) + "\n")
+                results.write(json.dumps({"returncode": _run(spark, request, fetcher)}) + "\n")
 
 
 if __name__ == "__main__":
