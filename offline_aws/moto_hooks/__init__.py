@@ -16,12 +16,14 @@ test_hook_points.py checks them without installing).
  15          validation         requests AWS refuses are refused (model constraints, bucket names, e-mail)
  16          iam_enforcement    the Step Functions engine's calls authorized as the execution's role
  17          service_models     each botocore service model decoded once per process, not once per Session
+ 18          asl_parser         a definition parsed by ANTLR once, not again for every execution
 """
 
 import threading
 from types import ModuleType
 
 from offline_aws.moto_hooks import (
+    asl_parser,
     bucket_policies,
     executions,
     glue_jobs,
@@ -53,6 +55,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     intrinsics,
     validation,
     iam_enforcement,
+    asl_parser,
 )
 HOOK_POINTS: tuple[HookPoint, ...] = tuple(point for family in FAMILIES for point in family.HOOK_POINTS)
 
