@@ -82,7 +82,7 @@ class Emulation:
         *,
         region: str = DEFAULT_REGION,
         time_scale: float | None = None,
-        sync_poll_seconds: float = 0.05,
+        sync_poll_seconds: float = 0.25,
         work_dir: Path | None = None,
         lambda_env: Mapping[str, str] | None = None,
         quiet_engine: bool = True,

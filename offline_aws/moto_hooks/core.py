@@ -53,7 +53,7 @@ class HookPointMismatch(RuntimeError):
 @dataclass
 class HookSettings:
     time_scale: float = 0.01
-    sync_poll_seconds: float = 0.05
+    sync_poll_seconds: float = 0.25  # each poll is a GetJobRun through the API, as the execution role
     lambda_runner: Callable[[LambdaInvocation], LambdaResult] | None = None
     glue_runner: Callable[[GlueJobRunRequest], GlueJobRunOutcome] | None = None
     # Reads a role's policy documents, for the engine's calls as the execution's role; None: IAM is off.
