@@ -15,8 +15,10 @@ $(STAMP): requirements-dev.txt constraints.txt layers/requests/requirements.txt 
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
 	$(BIN)/pip install --quiet -c constraints.txt pyspark
-	$(BIN)/python -m offline_aws.local_spark --create-class-archive > $(VENV)/class-archive.log 2>&1 & archive=$$!; \
-	  $(BIN)/pip install --quiet -r requirements-dev.txt && $(MAKE) wheelhouse; installed=$$?; \
+	nice $(BIN)/python -m offline_aws.local_spark --create-class-archive > $(VENV)/class-archive.log 2>&1 & \
+	  archive=$$!; $(MAKE) wheelhouse & wheelhouse=$$!; \
+	  $(BIN)/pip install --quiet -r requirements-dev.txt; installed=$$?; \
+	  wait $$wheelhouse || installed=1; \
 	  wait $$archive || echo "No Spark class archive (see $(VENV)/class-archive.log): local Spark starts slower."; \
 	  exit $$installed
 	touch $(STAMP)
