@@ -22,7 +22,7 @@ from typing import Any
 from offline_aws import moto_hooks
 from offline_aws.clients import DUMMY_CREDENTIALS, emulation_client
 from offline_aws.glue_runner import GlueJobRunner
-from offline_aws.iam import PolicyCache, role_policy_documents
+from offline_aws.iam import role_policy_documents
 from offline_aws.lambda_runner import LambdaRunner
 
 DEFAULT_REGION = "us-east-1"
@@ -148,10 +148,9 @@ class Emulation:
             moto_hooks.settings.lambda_runner = self.lambda_runner
             moto_hooks.settings.glue_runner = self.glue_runner
             if self.enforce_iam:
-                policies = PolicyCache(lambda role_arn: role_policy_documents(self.client("iam"), role_arn))
-                moto_hooks.settings.role_policies = policies
-                self.lambda_runner.role_policies = policies
-                self.glue_runner.role_policies = policies
+                moto_hooks.settings.role_policies = role_policy_documents
+                self.lambda_runner.role_policies = role_policy_documents
+                self.glue_runner.role_policies = role_policy_documents
             self._enable_engine()
             if self._mock_config_path is not None:
                 self.load_mock_config(self._mock_config_path)
