@@ -24,10 +24,10 @@ from offline_aws.clients import DUMMY_CREDENTIALS, emulation_client
 from offline_aws.glue_runner import GlueJobRunner
 from offline_aws.iam import role_policy_documents
 from offline_aws.lambda_runner import LambdaRunner
+from offline_aws.moto_hooks.core import DEFAULT_SYNC_POLL_SECONDS, DEFAULT_TIME_SCALE
 
 DEFAULT_REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
-DEFAULT_TIME_SCALE = 0.01
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
 _running_lock = threading.Lock()
@@ -82,7 +82,7 @@ class Emulation:
         *,
         region: str = DEFAULT_REGION,
         time_scale: float | None = None,
-        sync_poll_seconds: float = 0.25,
+        sync_poll_seconds: float = DEFAULT_SYNC_POLL_SECONDS,
         work_dir: Path | None = None,
         lambda_env: Mapping[str, str] | None = None,
         quiet_engine: bool = True,
@@ -314,7 +314,7 @@ class Emulation:
         )
 
     def _backend_execution(self, execution_arn: str) -> Any:
-        """moto's own object for the execution, or None (another process's server, or no such execution)."""
+        """moto's own object for the execution (the server runs in this process), or None if there is none."""
         from moto.stepfunctions.responses import get_backend
 
         region, account = execution_arn.split(":")[3:5]

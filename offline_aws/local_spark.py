@@ -91,18 +91,14 @@ def create_class_archive(archive: Path = CLASS_ARCHIVE) -> Path:
     appears at `archive` only once complete."""
     archive.parent.mkdir(parents=True, exist_ok=True)
     partial = archive.with_name(f"{archive.name}.{os.getpid()}.partial")
-    from pyspark.sql import SparkSession
-
     os.environ.pop("PYSPARK_SUBMIT_ARGS", None)  # the options below are the driver's, and only they
-    options = f"{TUNED_OPTIONS} -XX:ArchiveClassesAtExit={partial} {_QUIET_ARCHIVE}"
-    spark = (
-        SparkSession.builder.appName("offline-class-archive")
-        .master("local[2]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.extraJavaOptions", options)
-        .getOrCreate()
+    builder = session_builder(
+        "offline-class-archive",
+        master="local[2]",
+        **{"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"},
     )
+    options = f"{TUNED_OPTIONS} -XX:ArchiveClassesAtExit={partial} {_QUIET_ARCHIVE}"
+    spark = builder.config("spark.driver.extraJavaOptions", options).getOrCreate()  # not java_options()'s
     try:
         with tempfile.TemporaryDirectory(prefix="offline-class-archive-") as scratch:
             _exercise_spark(spark, Path(scratch))

@@ -50,10 +50,15 @@ class HookPointMismatch(RuntimeError):
     pass
 
 
+DEFAULT_TIME_SCALE = 0.01
+# `.sync` polling; each poll is a GetJobRun through the API, as the execution role.
+DEFAULT_SYNC_POLL_SECONDS = 0.25
+
+
 @dataclass
 class HookSettings:
-    time_scale: float = 0.01
-    sync_poll_seconds: float = 0.25  # each poll is a GetJobRun through the API, as the execution role
+    time_scale: float = DEFAULT_TIME_SCALE
+    sync_poll_seconds: float = DEFAULT_SYNC_POLL_SECONDS
     lambda_runner: Callable[[LambdaInvocation], LambdaResult] | None = None
     glue_runner: Callable[[GlueJobRunRequest], GlueJobRunOutcome] | None = None
     # Reads a role's policy documents, for the engine's calls as the execution's role; None: IAM is off.

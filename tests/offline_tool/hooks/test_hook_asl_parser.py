@@ -4,7 +4,7 @@ evaluation components of its own; a definition with a syntax error is refused ev
 import json
 
 import pytest
-from emulation_helpers import unique
+from emulation_helpers import task_attempts, unique
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
 
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
@@ -43,6 +43,5 @@ def test_executions_of_one_definition_keep_their_own_retry_counts(emulation, cre
     arn = create_state_machine(machine)
     for _ in range(2):
         result = emulation.run_execution(arn, {})
-        attempts = [e for e in result.history if e["type"] == "TaskScheduled"]
         assert result.error == "S3.NoSuchBucketException"
-        assert len(attempts) == 3  # the first try and both retries, in each execution
+        assert task_attempts(result, "Get") == 3  # the first try and both retries, in each execution
