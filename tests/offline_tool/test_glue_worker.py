@@ -1,15 +1,12 @@
 """The Glue runner's warm worker (offline_aws/glue_worker.py) on its own: one JVM for its life, started
 only when a script first asks for Spark; the JVM's output stays on the worker's log, not a run's."""
 
-import os
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from offline_aws.glue_runner import _WarmSpark
-from offline_aws.local_spark import pyspark_submit_args
+from offline_aws.glue_runner import GlueJobRunner, _WarmSpark
 
 PLAIN = "import sys\nprint('plain run', sys.argv[1:])\n"
 SPARK = textwrap.dedent(
@@ -38,18 +35,10 @@ def java_children(pid: int) -> list[int]:
 
 @pytest.fixture
 def worker(tmp_path: Path):
-    def environment(directory: Path) -> dict[str, str]:
-        return {
-            **os.environ,
-            "PYSPARK_PYTHON": sys.executable,
-            "PYSPARK_SUBMIT_ARGS": pyspark_submit_args(),
-            "SPARK_LOCAL_IP": "127.0.0.1",
-            "SPARK_LOCAL_DIRS": str(directory / "spark-local"),
-        }
-
-    warm = _WarmSpark(sys.executable, tmp_path / "worker", environment)
-    yield warm
-    warm.stop()
+    """The worker a Glue runner starts, with the runner's environment (no emulation: no S3 is read)."""
+    runner = GlueJobRunner(work_dir=tmp_path, endpoint_url="http://127.0.0.1:9", region="us-east-1")
+    yield runner._worker
+    runner.terminate_all()
 
 
 def run(worker: _WarmSpark, tmp_path: Path, name: str, source: str) -> tuple[int | None, str]:
@@ -72,7 +61,7 @@ def test_the_jvm_starts_with_the_first_run_that_asks_for_spark(worker, tmp_path)
     assert "rows 4" in output
     (jvm,) = java_children(worker._proc.pid)
     # What the JVM prints as it starts goes to the worker's log, which it keeps; not to this run's.
-    assert "setLogLevel" in (tmp_path / "worker" / "worker.log").read_text()
+    assert "setLogLevel" in (tmp_path / "glue-worker" / "worker.log").read_text()
     assert "setLogLevel" not in output
 
     # The next runs reuse it.
