@@ -67,6 +67,7 @@ faults (--fault API=WHAT[xN], repeatable):
          limit          HTTP 200 with Alpha Vantage's rate-limit "Information" body (alpha-vantage only)
          error-message  HTTP 200 with Alpha Vantage's "Error Message" body (alpha-vantage only)
          malformed      HTTP 200 with a body that is not JSON
+         cut-off        the normal answer broken off halfway (UpstreamUnavailableError)
          timeout        the answer comes {TIMEOUT_DELAY_SECONDS:.0f} s late, past the functions' read timeout
   xN     play it N times in a row (default once); then normal answers resume.
   glue=fail|timeout  the next Glue run's script exits 1, or runs past the job's timeout (the run is
@@ -166,10 +167,13 @@ def _scripted_response(api: Api, kind: str, text: str) -> ScriptedResponse:
         return ScriptedResponse.http_200_error(_HTTP_200_BODIES[kind])
     if kind == "malformed":
         return ScriptedResponse.malformed()
+    if kind == "cut-off":
+        return ScriptedResponse.cut_off()
     if kind == "timeout":
         return ScriptedResponse.slow(TIMEOUT_DELAY_SECONDS)
     raise argparse.ArgumentTypeError(
-        f"{text!r}: unknown fault {kind!r}; use an HTTP status, limit, error-message, malformed or timeout"
+        f"{text!r}: unknown fault {kind!r}; use an HTTP status, limit, error-message, malformed, cut-off or"
+        " timeout"
     )
 
 

@@ -50,6 +50,8 @@ class ScriptedResponse:
     status: int = 200
     body: dict[str, Any] | list[Any] | str | None = None
     delay_seconds: float = 0.0
+    # Send half the body, then close: the connection breaks mid-answer.
+    truncated: bool = False
 
     @classmethod
     def status_only(cls, status: int) -> "ScriptedResponse":
@@ -69,6 +71,11 @@ class ScriptedResponse:
     @classmethod
     def malformed(cls) -> "ScriptedResponse":
         return cls(status=200, body="<html><body>upstream hiccup</body></html>")
+
+    @classmethod
+    def cut_off(cls) -> "ScriptedResponse":
+        """The normal answer broken off halfway: Content-Length promises more than arrives."""
+        return cls(truncated=True)
 
     @classmethod
     def slow(cls, seconds: float) -> "ScriptedResponse":
@@ -211,21 +218,25 @@ class RapidApiStandIn:
                 if scripted is not None:
                     time.sleep(scripted.delay_seconds)
                     if scripted.body is not None:
-                        self._send(scripted.status, scripted.body)
+                        self._send(scripted.status, scripted.body, scripted.truncated)
                         return
                     if scripted.status != 200:
                         self._send(scripted.status, {"message": HTTPStatus(scripted.status).phrase})
                         return
-                self._send(*standin._answer(api, url.path, query))
+                self._send(
+                    *standin._answer(api, url.path, query), scripted is not None and scripted.truncated
+                )
 
-            def _send(self, status: int, body: dict[str, Any] | list[Any] | str) -> None:
+            def _send(
+                self, status: int, body: dict[str, Any] | list[Any] | str, truncated: bool = False
+            ) -> None:
                 raw = body.encode() if isinstance(body, str) else json.dumps(body).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(raw)))
                     self.end_headers()
-                    self.wfile.write(raw)
+                    self.wfile.write(raw[: len(raw) // 2] if truncated else raw)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up waiting (a timeout test)
 

@@ -100,8 +100,8 @@ def parse_intraday_response(body: Any, symbol: str, interval: str, fetched_at: d
         raise reject_response(
             ALPHA_VANTAGE, f"Alpha Vantage answer has an unexpected shape: {summarise(error)}"
         ) from None
-    # The symbol names S3 keys and partitions: only the one asked for may do so.
-    if meta.symbol.strip().upper() != symbol:
+    # The symbol names S3 keys and partitions: only the one asked for may do so ('ß'.upper() is 'SS').
+    if not meta.symbol.isascii() or meta.symbol.strip().upper() != symbol:
         raise reject_response(
             ALPHA_VANTAGE,
             f"Alpha Vantage answered for symbol {meta.symbol!r:.40}, not the requested {symbol!r}.",

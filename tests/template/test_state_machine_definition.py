@@ -92,7 +92,13 @@ def test_authentication_and_input_errors_are_not_retried(definition):
     for name, state in iter_states(definition):
         for retrier in state.get("Retry", []):
             retried = set(retrier["ErrorEquals"])
-            assert not retried & {"UpstreamAuthError", "InvalidInputError", "RapidApiKeyNotSetError"}, name
+            assert not retried & {
+                "UpstreamAuthError",
+                "InvalidInputError",
+                "RapidApiKeyNotSetError",
+                "RapidApiKeyMalformedError",
+                "UpstreamRequestError",
+            }, name
 
 
 def test_lambda_tasks_retry_rate_limits_and_outages(definition):

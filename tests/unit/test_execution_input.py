@@ -91,6 +91,32 @@ BAD_FIELDS = [
     pytest.param({"start": 3, "end": 1}, "Fields 'start' and 'end': must satisfy start < end", id="reversed"),
     pytest.param({"start": 1.2, "end": 1.4}, "Fields 'start' and 'end'", id="same-once-rounded"),
     pytest.param({"start": 0, "end": 2**31}, "Fields 'start' and 'end'", id="beyond-java-int"),
+    # As the handler gets them: a JSON number past a double's range parses as infinity.
+    pytest.param(
+        json.loads('{"start": 1e309, "end": 2}'),
+        "Field 'start': must be a finite number, got one beyond a double's range",
+        id="start-overflows",
+    ),
+    pytest.param(
+        json.loads('{"start": 1, "end": -1e400}'), "Field 'end': must be a finite number", id="end-overflows"
+    ),
+    pytest.param(json.loads('{"start": NaN, "end": 2}'), "must be a finite number, got NaN", id="start-nan"),
+    pytest.param(
+        {"workflow": "etl", "symbol": "ß"},
+        "Field 'symbol': 'ß' breaks the stock-symbol rule: character 1 is not ASCII (U+00DF)",
+        id="sym-sharp-s-is-not-SS",
+    ),
+    pytest.param(
+        {"workflow": "etl", "symbol": "MS\u0131"}, "character 3 is not ASCII (U+0131)", id="sym-dotless-i"
+    ),
+    pytest.param(
+        {"workflow": "streaming", "country": "\u212ae"},
+        "Field 'country': '\u212ae' breaks the country-code rule: character 1 is not ASCII (U+212A)",
+        id="country-kelvin-sign-is-not-k",
+    ),
+    pytest.param(
+        {"workflow": "streaming", "country": "\uff41\uff45"}, "not ASCII (U+FF41)", id="country-fullwidth"
+    ),
     pytest.param(
         {"workflow": "etl", "symbol": ""}, "Field 'symbol': '' breaks the stock-symbol rule", id="sym"
     ),

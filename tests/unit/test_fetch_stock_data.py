@@ -11,9 +11,11 @@ from offline_pipeline.rapidapi_standin import ScriptedResponse
 from rapidapi import (
     InvalidInputError,
     InvalidUpstreamResponseError,
+    RapidApiKeyMalformedError,
     RapidApiKeyNotSetError,
     UpstreamAuthError,
     UpstreamRateLimitError,
+    UpstreamRequestError,
     UpstreamUnavailableError,
 )
 from tests.unit.conftest import REPO, SERVICE, emitted, load_handler, metric_names
@@ -237,6 +239,59 @@ def test_refuses_a_result_too_large_for_a_workflow_state(stock_handler, context,
         stock_handler.lambda_handler(EVENT, context)
 
 
+def test_a_broken_off_answer_is_upstream_unavailable(stock_handler, context, standin, stored_key):
+    standin.script("alpha-vantage", ScriptedResponse.cut_off())
+    with pytest.raises(UpstreamUnavailableError, match="connection broke: ChunkedEncodingError") as raised:
+        stock_handler.lambda_handler(EVENT, context)
+    assert raised.value.__suppress_context__  # the traceback Lambda reports shows requests' error nowhere
+    assert stored_key not in str(raised.value)
+
+
+def test_a_request_that_cannot_be_built_is_named_and_quotes_nothing(stock_handler, context, monkeypatch):
+    monkeypatch.setenv("ALPHA_VANTAGE_BASE_URL", "http://[::1")  # requests: InvalidURL, quoting the URL
+    with pytest.raises(UpstreamRequestError, match=r"could not be sent as built \(InvalidURL\)") as raised:
+        stock_handler.lambda_handler(EVENT, context)
+    assert "[::1" not in str(raised.value)
+
+
+# Values a key is stored with by mistake: its text followed or preceded by what a paste or a file adds.
+MALFORMED_KEYS = {
+    "CR at the end": ("{key}\r", "it ends with a carriage return (U+000D)"),
+    "LF at the end": ("{key}\n", "it ends with a line feed (U+000A)"),
+    "CRLF at the end": ("{key}\r\n", "it has a carriage return (U+000D) at character 51 of 52"),
+    "LF inside": ("{key}\nX-Other: 1", "it has a line feed (U+000A) at character 51 of 61"),
+    "NUL inside": ("{half}\x00{half}", "it has a character (U+0000) at character 26 of 51"),
+    "tab at the start": ("\t{key}", "it starts with a tab (U+0009)"),
+    "space at the start": (" {key}", "it starts with a space (U+0020)"),
+    "spaces at the end": ("{key}  ", "it has a space (U+0020) at character 51 of 52"),
+    "a space inside": ("{half} {half}", "it has a space (U+0020) at character 26 of 51"),
+    "non-ASCII": ("{key}\u00a0", "it ends with a character (U+00A0)"),
+}
+
+
+@pytest.mark.parametrize("stored", MALFORMED_KEYS.values(), ids=MALFORMED_KEYS.keys())
+def test_a_key_stored_with_whitespace_or_control_characters_is_refused_unquoted(
+    aws, standin, context, monkeypatch, capsys, log_stream, stored
+):
+    template, problem = stored
+    key = standin.api_key  # 50 characters
+    value = template.format(key=key, half=key[:25])
+    arn = aws.create_secret(Name=unique("rapidapi-key"), SecretString=value)["ARN"]
+    monkeypatch.setenv("RAPIDAPI_KEY_SECRET_ARN", arn)
+    with pytest.raises(RapidApiKeyMalformedError) as raised:
+        load_handler("fetch_stock_data").lambda_handler(EVENT, context)
+
+    message = str(raised.value)
+    assert f"Secret {arn} cannot be a RapidAPI key: {problem}" in message
+    assert f"put-secret-value --secret-id {arn}" in message
+    assert isinstance(raised.value, RapidApiKeyNotSetError)  # routed as a key not set
+    assert standin.requests == []  # refused before any request
+    printed = json.dumps(emitted(capsys, log_stream))
+    for text in (key, key[:25], key[25:]):
+        assert text not in message
+        assert text not in printed
+
+
 def test_secret_without_a_value_says_how_to_set_it(aws, standin, context, monkeypatch):
     arn = aws.create_secret(Name=unique("rapidapi-key"))["ARN"]
     monkeypatch.setenv("RAPIDAPI_KEY_SECRET_ARN", arn)
@@ -307,6 +362,16 @@ def test_an_answer_for_another_symbol_names_nothing(stock_handler, context, stan
         InvalidUpstreamResponseError, match=r"for symbol '\.\./AAPL', not the requested 'MSFT'"
     ):
         stock_handler.lambda_handler(EVENT, context)
+
+
+def test_an_echoed_symbol_that_only_case_folds_to_the_one_asked_for_is_refused(
+    stock_handler, context, standin, reference
+):
+    body = reference("alpha_vantage_intraday_compact.json")
+    body["Meta Data"]["2. Symbol"] = "ß"  # upper-cases to SS
+    standin.script("alpha-vantage", ScriptedResponse(body=body))
+    with pytest.raises(InvalidUpstreamResponseError, match="for symbol 'ß', not the requested 'SS'"):
+        stock_handler.lambda_handler({**EVENT, "symbol": "SS"}, context)
 
 
 @pytest.mark.parametrize("placeholder", ["YOUR_KEY", "your_key ", "<your RapidAPI key>"])

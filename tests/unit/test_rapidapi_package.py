@@ -38,9 +38,11 @@ def test_timeouts_have_sane_defaults(monkeypatch):
 def test_error_names_are_the_ones_the_state_machine_routes_on():
     names = {
         "RapidApiKeyNotSetError",
+        "RapidApiKeyMalformedError",
         "UpstreamAuthError",
         "UpstreamRateLimitError",
         "UpstreamUnavailableError",
+        "UpstreamRequestError",
         "InvalidUpstreamResponseError",
         "InvalidInputError",
     }

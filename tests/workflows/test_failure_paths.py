@@ -4,6 +4,7 @@ Inputs name buckets, streams and topics that do not exist yet, so "no partial da
 them was created". RapidAPI faults are scripted on the stand-in, which also counts the requests (retries).
 """
 
+import json
 from contextlib import contextmanager
 
 import pytest
@@ -60,11 +61,10 @@ def assert_failed_cleanly(pipeline, result, execution_input: dict, error: str) -
 
 
 @contextmanager
-def blank_key_secret(pipeline):
+def key_secret_holding(pipeline, value: str):
     secrets = pipeline.emulation.client("secretsmanager")
     secret_id = pipeline.stack.ref("RapidApiKeySecret")
-    # A blank value: Secrets Manager refuses an empty one, the function treats both as "not set".
-    secrets.put_secret_value(SecretId=secret_id, SecretString=" ")
+    secrets.put_secret_value(SecretId=secret_id, SecretString=value)
     # Warm functions hold the key for their cache's 300 s, as on AWS: start them cold to see the change.
     pipeline.emulation.recycle_lambda_environments()
     try:
@@ -78,7 +78,8 @@ def blank_key_secret(pipeline):
 def test_a_blank_key_secret_fails_with_rapidapi_key_not_set_error(pipeline, workflow) -> None:
     state, api = FETCH[workflow]
     execution_input = fresh_input(workflow)
-    with blank_key_secret(pipeline):
+    # A blank value: Secrets Manager refuses an empty one, the function treats both as "not set".
+    with key_secret_holding(pipeline, " "):
         result = pipeline.run(execution_input)
 
     assert_failed_cleanly(pipeline, result, execution_input, "RapidApiKeyNotSetError")
@@ -86,6 +87,42 @@ def test_a_blank_key_secret_fails_with_rapidapi_key_not_set_error(pipeline, work
     assert task_failures(result) == [(state, "RapidApiKeyNotSetError")]  # not retried
     assert pipeline.requests(api) == 0
     assert pipeline.standin.api_key not in result.cause
+
+
+def lambda_log_text(pipeline) -> str:
+    logs = pipeline.emulation.client("logs")
+    groups = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]
+    return "\n".join(
+        event["message"]
+        for group in groups
+        for event in logs.filter_log_events(logGroupName=group["logGroupName"])["events"]
+    )
+
+
+@pytest.mark.parametrize("workflow", ["etl", "streaming"])
+def test_a_key_stored_with_its_line_end_is_refused_and_shown_nowhere(pipeline, workflow) -> None:
+    state, api = FETCH[workflow]
+    execution_input = fresh_input(workflow)
+    key = pipeline.standin.api_key
+    with key_secret_holding(pipeline, f"{key}\r\n"):  # pasted from a file saved with CRLF line ends
+        result = pipeline.run(execution_input)
+
+    assert_failed_cleanly(pipeline, result, execution_input, "RapidApiKeyMalformedError")
+    assert "it has a carriage return (U+000D)" in result.cause
+    assert task_failures(result) == [(state, "RapidApiKeyMalformedError")]  # not retried
+    assert pipeline.requests(api) == 0
+    everything = "\n".join(
+        [
+            json.dumps(result.history, default=str),
+            json.dumps(result.output),
+            result.cause or "",
+            *(n.message + (n.subject or "") for n in pipeline.notifications.delivered()),
+            lambda_log_text(pipeline),
+        ]
+    )
+    assert "RapidApiKeyMalformedError" in lambda_log_text(pipeline)  # the logs were read
+    for text in (key, key[:16], key[-16:]):
+        assert text not in everything
 
 
 # ---------------------------------------------------------------- RapidAPI faults

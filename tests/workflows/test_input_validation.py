@@ -43,6 +43,9 @@ REJECTED_FIELDS = [
     pytest.param({"workflow": "streaming", "country": "uae"}, "country", id="country"),
     pytest.param({"workflow": "etl", "glueJobName": "SomeOtherJob"}, "glueJobName", id="glue-job"),
     pytest.param({"workflow": "etl", "bucket": "x"}, "bucket", id="unknown-field"),
+    # Case folding maps these into the rules' ASCII ('SS', 'ke'): refused as given instead.
+    pytest.param({"workflow": "etl", "symbol": "ß"}, "symbol", id="symbol-sharp-s"),
+    pytest.param({"workflow": "streaming", "country": "\u212ae"}, "country", id="country-kelvin-sign"),
 ]
 
 
@@ -63,6 +66,15 @@ def test_a_field_breaking_a_rule_is_refused_by_name_before_anything(pipeline, gi
     assert_refused_before_anything(pipeline, result, before)
     # The cause is the Lambda error document, as on AWS; its errorMessage names the field first.
     assert error_message(result.cause).startswith(f"Field{'s' if ' and ' in field else ''} '{field}'")
+
+
+@pytest.mark.parametrize("text", ['{"start": 1e309, "end": 2}', '{"start": 1, "end": -1e309}'])
+def test_a_number_beyond_a_doubles_range_is_refused_by_name(pipeline, text) -> None:
+    before = resource_names(pipeline.emulation)
+    result = pipeline.run(text)  # valid JSON; it parses as infinity
+
+    assert_refused_before_anything(pipeline, result, before)
+    assert "must be a finite number" in error_message(result.cause)
 
 
 @pytest.mark.parametrize(("value", "kind"), [([], "array"), (2, "number"), ("etl", "string"), (None, "null")])

@@ -110,14 +110,26 @@ COUNTRY = NameRule(
 )
 
 
+def _ascii_as_given(value: str, rule: NameRule) -> str:
+    """`value` when it is ASCII. Checked before case folding, which maps other text into a rule's ASCII:
+    'ß'.upper() is 'SS', and the Kelvin sign (U+212A) lower-cases to 'k'."""
+    for position, character in enumerate(value, start=1):
+        if not character.isascii():
+            raise ValueError(
+                f"{value!r:.80} breaks the {rule.what} rule: character {position} is not ASCII"
+                f" (U+{ord(character):04X}); {rule.description}"
+            )
+    return value
+
+
 def normalise_symbol(value: str) -> str:
     """The symbol in upper case, or ValueError naming the rule."""
-    return SYMBOL.checked(value.upper())
+    return SYMBOL.checked(_ascii_as_given(value, SYMBOL).upper())
 
 
 def normalise_country(value: str) -> str:
     """The country code in lower case, or ValueError naming the rule."""
-    return COUNTRY.checked(value.lower())
+    return COUNTRY.checked(_ascii_as_given(value, COUNTRY).lower())
 
 
 # The bounds States.MathRandom takes: Java integers.

@@ -113,7 +113,14 @@ class _ExecutionInput(BaseModel):
     @field_validator("start", "end")
     @classmethod
     def _number(cls, value: Any) -> int | float | None:
-        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        if isinstance(value, float):
+            # JSON has no infinity or NaN, but a number past a double's range (1e309) parses as infinity.
+            if math.isinf(value):
+                raise ValueError("must be a finite number, got one beyond a double's range (such as 1e309)")
+            if math.isnan(value):
+                raise ValueError("must be a finite number, got NaN")
             return value
         raise ValueError(f"must be a number, got {_json_type(value)} {value!r:.60}")
 

@@ -14,10 +14,12 @@ from rapidapi.client import (
 from rapidapi.errors import (
     InvalidInputError,
     InvalidUpstreamResponseError,
+    RapidApiKeyMalformedError,
     RapidApiKeyNotSetError,
     UpstreamAuthError,
     UpstreamError,
     UpstreamRateLimitError,
+    UpstreamRequestError,
     UpstreamUnavailableError,
 )
 from rapidapi.events import parse_event, summarise
@@ -29,10 +31,12 @@ __all__ = [
     "InvalidInputError",
     "InvalidUpstreamResponseError",
     "RapidApi",
+    "RapidApiKeyMalformedError",
     "RapidApiKeyNotSetError",
     "UpstreamAuthError",
     "UpstreamError",
     "UpstreamRateLimitError",
+    "UpstreamRequestError",
     "UpstreamUnavailableError",
     "get_json",
     "parse_event",

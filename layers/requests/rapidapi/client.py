@@ -12,10 +12,12 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from rapidapi.errors import (
     InvalidUpstreamResponseError,
+    RapidApiKeyMalformedError,
     RapidApiKeyNotSetError,
     UpstreamAuthError,
     UpstreamError,
     UpstreamRateLimitError,
+    UpstreamRequestError,
     UpstreamUnavailableError,
 )
 
@@ -86,10 +88,38 @@ def read_api_key() -> str:
     if not isinstance(key, str) or not key.strip():
         raise RapidApiKeyNotSetError(f"Secret {secret_id} is empty; {how_to_set}")
     if is_placeholder(key):
+        # Not quoted back: text in angle brackets may be a real key pasted inside them.
         raise RapidApiKeyNotSetError(
-            f"Secret {secret_id} holds the placeholder {key.strip()[:20]!r}, not a RapidAPI key; {how_to_set}"
+            f"Secret {secret_id} holds the placeholder YOUR_KEY or text in angle brackets, not a RapidAPI"
+            f" key; {how_to_set}"
         )
-    return key.strip()
+    if (problem := key_problem(key)) is not None:
+        raise RapidApiKeyMalformedError(
+            f"Secret {secret_id} cannot be a RapidAPI key: {problem}, and a key is visible ASCII characters"
+            f" only; {how_to_set} (a key kept in a file: --secret-string \"$(tr -d '[:space:]' < FILE)\")"
+        )
+    return key
+
+
+# What a pasted key picks up; any other character is named by its code point alone.
+_CHARACTER_NAMES = {"\r": "a carriage return", "\n": "a line feed", "\t": "a tab", " ": "a space"}
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` cannot go in the key header, naming the character and where, never the key's text.
+
+    requests refuses a header value holding CR or LF and quotes the whole value in its error;
+    http.client sends NUL, tabs and non-ASCII on as they are. Only visible ASCII can be a key."""
+    for position, character in enumerate(key, start=1):
+        if "!" <= character <= "~":
+            continue
+        what = f"{_CHARACTER_NAMES.get(character, 'a character')} (U+{ord(character):04X})"
+        if position == 1:
+            return f"it starts with {what}"
+        if position == len(key):
+            return f"it ends with {what}"
+        return f"it has {what} at character {position} of {len(key)}"
+    return None
 
 
 def is_placeholder(key: str) -> bool:
@@ -115,6 +145,22 @@ def record_upstream_latency(milliseconds: float) -> None:
     metrics.add_metric(name="UpstreamLatency", unit=MetricUnit.Milliseconds, value=milliseconds)
 
 
+def request_failure(api: RapidApi, error: requests.RequestException) -> UpstreamError:
+    """The named error for a request that got no usable answer. Only the exception's class is named: its
+    message can quote a header value (InvalidHeader quotes the key) or the URL."""
+    kind = type(error).__name__
+    if isinstance(error, requests.Timeout):
+        return UpstreamUnavailableError(f"{api.name} did not answer within {timeouts()} s (connect, read).")
+    if isinstance(error, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
+        return UpstreamUnavailableError(f"Could not connect to {api.name}, or the connection broke: {kind}.")
+    if isinstance(error, requests.exceptions.ContentDecodingError):
+        return InvalidUpstreamResponseError(f"{api.name} answered a body that could not be decoded: {kind}.")
+    return UpstreamRequestError(
+        f"The request to {api.name} could not be sent as built ({kind}): check its base URL and the stored"
+        " key."
+    )
+
+
 def _upstream_message(response: requests.Response) -> str:
     try:
         body = response.json()
@@ -137,14 +183,8 @@ def get_json(
         response = SESSION.get(
             f"{api.base_url}{path}", params=params, headers=headers, timeout=timeouts(), allow_redirects=False
         )
-    except requests.Timeout:
-        raise record_upstream_error(
-            api, UpstreamUnavailableError(f"{api.name} did not answer within {timeouts()} s (connect, read).")
-        ) from None
-    except requests.ConnectionError as error:
-        raise record_upstream_error(
-            api, UpstreamUnavailableError(f"Could not connect to {api.name}: {type(error).__name__}.")
-        ) from None
+    except requests.RequestException as error:
+        raise record_upstream_error(api, request_failure(api, error)) from None
     finally:
         record_upstream_latency((time.perf_counter() - started) * 1000)
 

@@ -5,16 +5,22 @@ from execution_input.errors import InvalidInputError
 __all__ = [
     "InvalidInputError",
     "InvalidUpstreamResponseError",
+    "RapidApiKeyMalformedError",
     "RapidApiKeyNotSetError",
     "UpstreamAuthError",
     "UpstreamError",
     "UpstreamRateLimitError",
+    "UpstreamRequestError",
     "UpstreamUnavailableError",
 ]
 
 
 class RapidApiKeyNotSetError(RuntimeError):
     """No RapidAPI key is stored where the function looks for it."""
+
+
+class RapidApiKeyMalformedError(RapidApiKeyNotSetError):
+    """The stored value cannot be a key: whitespace or control characters (a key pasted with its line end)."""
 
 
 class UpstreamError(RuntimeError):
@@ -39,6 +45,12 @@ class UpstreamUnavailableError(UpstreamError):
     """5xx, timeouts and connection failures; worth retrying."""
 
     kind = "Unavailable"
+
+
+class UpstreamRequestError(UpstreamError):
+    """The request could not be sent as built (an invalid URL or header); retrying cannot help."""
+
+    kind = "Request"
 
 
 class InvalidUpstreamResponseError(UpstreamError):
