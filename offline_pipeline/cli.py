@@ -23,6 +23,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, TextIO, cast
 
+from botocore.exceptions import ClientError
+
 from offline_aws.cfn_template import TemplateError, load_template
 from offline_aws.deployer import DeployError
 from offline_aws.emulation import TERMINAL_STATUSES, Emulation, ExecutionResult, time_scale_from_env
@@ -213,6 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="execution input (JSON) to run instead of the defaults; repeat for several, run in order",
     )
+    run.add_argument(
+        "--name",
+        dest="names",
+        action="append",
+        metavar="NAME",
+        help="execution name, as for start-execution --name; repeat once per --input, in the same order"
+        " (default: the input file's name and a random suffix); a name starting with '-' as --name=-x",
+    )
     _common_arguments(run)
     run.add_argument(
         "--test-case",
@@ -346,6 +356,9 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     parameters = parse_parameters(args.parameter_overrides)
     paths: list[Path] = args.inputs or list(DEFAULT_INPUTS)
     inputs = [(path, _read_json(path, "input file")) for path in paths]
+    names: list[str] = args.names or [_execution_name(path) for path in paths]
+    if len(names) != len(paths):
+        raise UsageError(f"--name given {len(names)} times for {len(paths)} inputs; give one per --input")
     if args.test_case:
         _mock_config_with(args.test_case)  # refused before anything starts
 
@@ -357,23 +370,28 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     say(f"Wait and Retry delays run at {time_scale_from_env()}x real time (OFFLINE_TIME_SCALE).")
     say()
     runs: list[ExecutionRun] = []
+    refused: list[str] = []
     with offline_stack(console, parameters, args.faults, say, args.secret) as pipeline:
         emulation = pipeline.emulation
         observer = SnsObserver(emulation)
         if args.test_case:
             _load_test_case(pipeline, args.test_case)
             say(f"  test case {args.test_case} of {_shown(MOCK_CONFIG)}")
-        for number, (path, document) in enumerate(inputs, start=1):
+        for number, ((path, document), name) in enumerate(zip(inputs, names, strict=True), start=1):
             observer.subscribe_to_existing_topics()
-            name = _execution_name(path)
             say()
             say(f"[{number}/{len(inputs)}] {_shown(path)} -> execution {name}")
+            try:
+                # As JSON text: any JSON value is an input (a bare string or null too), as on AWS.
+                arn = emulation.start_execution(
+                    pipeline.state_machine_arn, json.dumps(document), name=name, test_case=args.test_case
+                )
+            except ClientError as error:
+                refused.append(_shown(path))
+                console.err(f"error: StartExecution refused {_shown(path)}: {_client_error(error)}")
+                continue
             say(f"  {'entered':>7} {'state':<28} {'type':<8}{'took':>8}")
             tracker = HistoryTracker(console.out, verbose=args.verbose)
-            # As JSON text: any JSON value is an input (a bare string or null too), as on AWS.
-            arn = emulation.start_execution(
-                pipeline.state_machine_arn, json.dumps(document), name=name, test_case=args.test_case
-            )
             result = watch(emulation, arn, tracker)
             observer.drain()
             run = ExecutionRun(_shown(path), result, tracker, pipeline)
@@ -392,7 +410,17 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     failed = [run for run in runs if not run.result.succeeded]
     say()
     say(f"{len(runs) - len(failed)} of {len(runs)} executions succeeded.")
+    if refused:
+        say(f"{len(refused)} input(s) refused before an execution started: {', '.join(refused)}")
+        return EXIT_USAGE
     return EXIT_FAILED if failed else 0
+
+
+def _client_error(error: ClientError) -> str:
+    """AWS's error code and message on one line, as the AWS CLI shows a refused request."""
+    details = error.response.get("Error", {})
+    message = " ".join(str(details.get("Message", "")).split())
+    return f"{details.get('Code', 'Unknown')}: {message}"
 
 
 def _mock_config_with(test_case: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -161,6 +161,36 @@ def test_usage_errors_exit_2_before_starting_anything() -> None:
     assert bad_fault.returncode == 2
     assert "unknown fault 'teapot'" in bad_fault.stderr
 
+    names_unpaired = offline("run", "--input", "events/execution_etl.json", "--name", "a", "--name", "b")
+    assert names_unpaired.returncode == 2
+    assert "--name given 2 times for 1 inputs" in names_unpaired.stderr
+
+
+def test_requests_start_execution_refuses_print_one_line_each_and_exit_2(tmp_path) -> None:
+    oversize = tmp_path / "oversize.json"
+    oversize.write_text(json.dumps({"workflow": "streaming", "padding": "x" * 262_144}))
+    streaming = REPO / "events" / "execution_streaming.json"
+    completed = offline(
+        "run",
+        *("--input", str(oversize), "--name", "oversize-input"),
+        *("--input", str(streaming), "--name", "has space"),  # Step Functions refuses whitespace
+        *("--input", str(streaming), "--name=-" + "n" * 79),  # 80 characters, leading "-": accepted
+    )
+
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert "Traceback" not in completed.stderr
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: StartExecution refused {oversize}: ValidationException: 1 validation error detected:"
+        " Value at 'input' failed to satisfy constraint: Member must have length less than or equal to"
+        " 262144",
+        "error: StartExecution refused events/execution_streaming.json: InvalidName: Invalid Name:"
+        " 'has space'",
+    ]
+    summary = summary_of(completed.stdout)
+    assert field(summary, "path") == ["streaming"]  # the accepted input still ran
+    assert "1 of 1 executions succeeded." in completed.stdout
+
 
 def test_a_bad_parameter_override_is_refused_by_the_deployer() -> None:
     completed = offline(
