@@ -59,14 +59,21 @@ _REFERENCE_ERROR_BODIES = {
     403: "rapidapi_403_not_subscribed",
     429: "rapidapi_429_quota",
 }
-_HTTP_200_BODIES = {"limit": "http_200_information_rate_limit", "error-message": "http_200_error_message"}
+_HTTP_200_BODIES = {
+    "limit": "http_200_information_rate_limit",
+    "minute-limit": "http_200_note_legacy_rate_limit",
+    "error-message": "http_200_error_message",
+}
 
 FAULT_HELP = f"""\
 faults (--fault API=WHAT[xN], repeatable):
   API    alpha-vantage (ETL fetch) or streaming-availability (streaming fetch)
   WHAT   an HTTP status, 400-599: 401, 403 and 429 carry RapidAPI's reference bodies
            (UpstreamAuthError, UpstreamRateLimitError), 5xx gives UpstreamUnavailableError
-         limit          HTTP 200 with Alpha Vantage's rate-limit "Information" body (alpha-vantage only)
+         limit          HTTP 200 with Alpha Vantage's daily-quota "Information" body
+                          (UpstreamQuotaExhaustedError, not retried; alpha-vantage only)
+         minute-limit   HTTP 200 with Alpha Vantage's per-minute "Note" body (UpstreamRateLimitError,
+                          retried; alpha-vantage only)
          error-message  HTTP 200 with Alpha Vantage's "Error Message" body (alpha-vantage only)
          malformed      HTTP 200 with a body that is not JSON
          cut-off        the normal answer broken off halfway (UpstreamUnavailableError)
@@ -75,7 +82,7 @@ faults (--fault API=WHAT[xN], repeatable):
   glue=fail|timeout  the next Glue run's script exits 1, or runs past the job's timeout (the run is
          stopped at once and reported TIMEOUT); with xN, the next N runs.
   Scripted answers are used in order by whichever execution calls that API first. The fetch tasks
-  retry 429, 5xx and timeouts 3 times, so e.g. alpha-vantage=429 recovers and
+  retry 429, minute-limit, 5xx and timeouts 3 times, so e.g. alpha-vantage=429 recovers and
   streaming-availability=500x4 fails; 401/403, limit, error-message and malformed are never retried.
 
 examples:
@@ -174,8 +181,8 @@ def _scripted_response(api: Api, kind: str, text: str) -> ScriptedResponse:
     if kind == "timeout":
         return ScriptedResponse.slow(TIMEOUT_DELAY_SECONDS)
     raise argparse.ArgumentTypeError(
-        f"{text!r}: unknown fault {kind!r}; use an HTTP status, limit, error-message, malformed, cut-off or"
-        " timeout"
+        f"{text!r}: unknown fault {kind!r}; use an HTTP status, limit, minute-limit, error-message,"
+        " malformed, cut-off or timeout"
     )
 
 

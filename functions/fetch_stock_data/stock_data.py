@@ -8,7 +8,18 @@ from aws_lambda_powertools import Tracer
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from execution_input.rules import SYMBOL, normalise_symbol
-from rapidapi import ALPHA_VANTAGE, TRACED_MODULES, get_json, reject_response, summarise
+from rapidapi import (
+    ALPHA_VANTAGE,
+    TRACED_MODULES,
+    InvalidUpstreamResponseError,
+    UpstreamError,
+    UpstreamQuotaExhaustedError,
+    UpstreamRateLimitError,
+    get_json,
+    record_upstream_error,
+    reject_response,
+    summarise,
+)
 
 tracer = Tracer(patch_modules=TRACED_MODULES)
 
@@ -75,6 +86,18 @@ class StockData(BaseModel):
     timeSeries: dict[str, MinuteBar]
 
 
+def http_200_error(field: str, text: str) -> UpstreamError:
+    """What an HTTP-200 error body means. Alpha Vantage names its limit in words: a call frequency per
+    minute passes within the minute (retried), a number of requests per day does not (not retried)."""
+    message = f"Alpha Vantage answered '{field}': {text[:300]}"
+    said = text.lower()
+    if field in ("Note", "Information") and "per minute" in said:
+        return UpstreamRateLimitError(f"{message} (its per-minute limit; retried after a pause)")
+    if field in ("Note", "Information") and "per day" in said:
+        return UpstreamQuotaExhaustedError(f"{message} (the key's daily quota is used up; not retried today)")
+    return InvalidUpstreamResponseError(message)
+
+
 def parse_intraday_response(body: Any, symbol: str, interval: str, fetched_at: datetime) -> StockData:
     """Validate an Alpha Vantage intraday body for `symbol` and reshape it, or raise
     InvalidUpstreamResponseError."""
@@ -84,9 +107,7 @@ def parse_intraday_response(body: Any, symbol: str, interval: str, fetched_at: d
         )
     for field in HTTP_200_ERROR_FIELDS:
         if field in body:
-            raise reject_response(
-                ALPHA_VANTAGE, f"Alpha Vantage answered '{field}': {str(body[field])[:300]}"
-            )
+            raise record_upstream_error(ALPHA_VANTAGE, http_200_error(field, str(body[field])))
     series_field = f"Time Series ({interval})"
     for required in ("Meta Data", series_field):
         if required not in body:

@@ -14,6 +14,7 @@ from rapidapi import (
     RapidApiKeyMalformedError,
     RapidApiKeyNotSetError,
     UpstreamAuthError,
+    UpstreamQuotaExhaustedError,
     UpstreamRateLimitError,
     UpstreamRequestError,
     UpstreamUnavailableError,
@@ -142,13 +143,18 @@ def _bad_bar() -> dict:
         ),
         (
             ScriptedResponse.http_200_error("http_200_information_rate_limit"),
-            InvalidUpstreamResponseError,
-            "'Information': .*25 requests per day",
+            UpstreamQuotaExhaustedError,
+            "'Information': .*25 requests per day.*daily quota is used up",
         ),
         (
             ScriptedResponse.http_200_error("http_200_note_legacy_rate_limit"),
+            UpstreamRateLimitError,
+            "'Note': .*5 calls per minute.*per-minute limit; retried",
+        ),
+        (
+            ScriptedResponse(body={"Information": "This is a premium endpoint."}),
             InvalidUpstreamResponseError,
-            "'Note': .*5 calls per minute",
+            "'Information': This is a premium endpoint",
         ),
         (
             ScriptedResponse(body={"Meta Data": {}}),

@@ -182,16 +182,28 @@ def test_an_upstream_read_timeout_is_retried_then_fails(pipeline) -> None:
     assert pipeline.requests(api) == UNAVAILABLE_ATTEMPTS
 
 
-def test_the_alpha_vantage_limit_body_fails_with_invalid_upstream_response_error(pipeline) -> None:
+def test_alpha_vantages_daily_quota_body_fails_at_once_with_upstream_quota_exhausted_error(pipeline) -> None:
     state, api = FETCH["etl"]
     pipeline.standin.script(api, ScriptedResponse.http_200_error("http_200_information_rate_limit"))
     execution_input = fresh_input("etl")
     result = pipeline.run(execution_input)
 
-    assert_failed_cleanly(pipeline, result, execution_input, "InvalidUpstreamResponseError")
+    assert_failed_cleanly(pipeline, result, execution_input, "UpstreamQuotaExhaustedError")
     assert "Alpha Vantage answered 'Information'" in result.cause
-    assert task_failures(result) == [(state, "InvalidUpstreamResponseError")]
+    assert task_failures(result) == [(state, "UpstreamQuotaExhaustedError")]  # not retried
     assert pipeline.requests(api) == 1
+
+
+def test_alpha_vantages_per_minute_limit_body_is_retried_as_a_rate_limit(pipeline) -> None:
+    state, api = FETCH["etl"]
+    note = ScriptedResponse.http_200_error("http_200_note_legacy_rate_limit")
+    pipeline.standin.script(api, *[note] * UNAVAILABLE_ATTEMPTS)  # the retries' whole budget, and no Spark
+    execution_input = fresh_input("etl")
+    result = pipeline.run(execution_input)
+
+    assert_failed_cleanly(pipeline, result, execution_input, "UpstreamRateLimitError")
+    assert task_failures(result) == [(state, "UpstreamRateLimitError")] * UNAVAILABLE_ATTEMPTS
+    assert pipeline.requests(api) == UNAVAILABLE_ATTEMPTS
 
 
 def test_a_malformed_body_fails_with_invalid_upstream_response_error(pipeline) -> None:

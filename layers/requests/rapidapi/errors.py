@@ -9,6 +9,7 @@ __all__ = [
     "RapidApiKeyNotSetError",
     "UpstreamAuthError",
     "UpstreamError",
+    "UpstreamQuotaExhaustedError",
     "UpstreamRateLimitError",
     "UpstreamRequestError",
     "UpstreamUnavailableError",
@@ -39,6 +40,12 @@ class UpstreamRateLimitError(UpstreamError):
     """429: quota or rate limit reached; worth retrying later."""
 
     kind = "RateLimit"
+
+
+class UpstreamQuotaExhaustedError(UpstreamError):
+    """The plan's daily quota is used up (Alpha Vantage says so with HTTP 200); retrying today cannot help."""
+
+    kind = "Quota"
 
 
 class UpstreamUnavailableError(UpstreamError):
