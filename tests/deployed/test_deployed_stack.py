@@ -2,7 +2,8 @@
 
 Besides the workflows, these settle what neither AWS's documentation nor the recordings in
 shared/reference/aws_recorded do (the README lists them as unverified): Kinesis `Data` given a JSON value,
-the throttling error names of SNS and Kinesis calls, the ListBuckets result's size per bucket, and the
+the throttling error names of SNS and Kinesis calls, a JSON number past a double's range reaching the
+input check, the ListBuckets result's size per bucket, and the
 alarm publishing through the key policy's source conditions."""
 
 import json
@@ -46,6 +47,20 @@ def test_invalid_input_fails_with_a_named_error(aws, stack_outputs):
     assert described["status"] == "FAILED"
     assert described["error"] == "InvalidInputError"
     assert "'workflow'" in described["cause"]
+
+
+def test_a_number_beyond_a_doubles_range_reaches_validation_and_is_refused_by_name(aws, stack_outputs):
+    # Valid JSON; whether Step Functions passes 1e309 on to Lambda as a number is not documented.
+    sfn = aws["stepfunctions"]
+    execution_arn = sfn.start_execution(
+        stateMachineArn=stack_outputs["StateMachineArn"], input='{"start": 1e309, "end": 2}'
+    )["executionArn"]
+    deadline = time.monotonic() + 300
+    while (described := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(2)
+    assert (described["status"], described["error"]) == ("FAILED", "InvalidInputError")
+    assert "must be a finite number" in described["cause"]
 
 
 def test_fetch_function_rejects_a_bad_event_by_name(aws, stack_outputs):
