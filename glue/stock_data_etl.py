@@ -1,7 +1,8 @@
 """Curates raw stock minute bars into a deduplicated, partitioned Parquet dataset.
 
 A Glue 5.0 job (Spark 3.5, Python 3.11) written as plain PySpark, so it runs the same on local Spark.
-Arguments arrive Glue-style as `--name value` pairs (Glue adds its own, which are ignored):
+Arguments arrive Glue-style, each `--name` followed by its value as the next argv item (Glue adds its own,
+which are ignored):
 
   --raw_paths         comma-separated raw objects of this execution (one JSON document each)
   --curated_path      root of the curated dataset, partitioned by symbol and trade_date
@@ -35,7 +36,6 @@ minutes are missing). Both are recomputed for the whole partition on every merge
 late or out of order still give the same values as one complete fetch.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -96,15 +96,41 @@ PRICES = ("open", "high", "low", "close")
 DERIVED = ("typical_price", "vwap", "minute_return")
 
 
-def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--raw_paths", required=True)
-    parser.add_argument("--curated_path", required=True)
-    parser.add_argument("--quarantine_path", required=True)
-    parser.add_argument("--run_summary_path", required=True)
-    parser.add_argument("--fetch_id", required=True)
-    arguments, _glue_arguments = parser.parse_known_args(argv)
-    return arguments
+class JobArguments(NamedTuple):
+    raw_paths: str
+    curated_path: str
+    quarantine_path: str
+    run_summary_path: str
+    fetch_id: str
+
+
+class JobArgumentError(ValueError):
+    pass
+
+
+def parse_arguments(argv: Sequence[str]) -> JobArguments:
+    """This job's arguments from Glue's argv: the item after each of its `--name`s is the value, as given.
+
+    The fetch id is the execution name, which may be `-x` or `--fetch_id`: argparse (and Glue's
+    getResolvedOptions, built on it) would read such a value as an option. Other items are Glue's own and
+    skipped one at a time, since some (`--enable-metrics`) can come without a value.
+    """
+    options = {f"--{name}": name for name in JobArguments._fields}
+    found: dict[str, str] = {}
+    items = iter(argv)
+    for item in items:
+        if item not in options:
+            continue
+        value = next(items, None)
+        if value is None:
+            raise JobArgumentError(f"{item} has no value")
+        if options[item] in found:
+            raise JobArgumentError(f"{item} is given twice")
+        found[options[item]] = value
+    missing = [f"--{name}" for name in JobArguments._fields if name not in found]
+    if missing:
+        raise JobArgumentError(f"missing job arguments: {', '.join(missing)}")
+    return JobArguments(**found)
 
 
 def configure(spark: SparkSession) -> None:
@@ -314,7 +340,7 @@ def tally(checked: DataFrame) -> Tally:
     )
 
 
-def run(spark: SparkSession, arguments: argparse.Namespace) -> dict[str, Any]:
+def run(spark: SparkSession, arguments: JobArguments) -> dict[str, Any]:
     started = datetime.now(UTC)
     configure(spark)
     raw_paths = [p.strip() for p in arguments.raw_paths.split(",") if p.strip()]

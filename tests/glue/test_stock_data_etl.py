@@ -202,7 +202,7 @@ def test_invalid_rows_are_quarantined_with_their_reason(lake):
     quarantined = {row["exchange_time"]: row for row in lake.quarantined("f")}
     assert quarantined["2023-10-27 10:01:00"]["open"] == "abc"
     assert quarantined["2023-10-27 10:01:00"]["reject_reason"] == "unparseable price"
-    assert quarantined["2023-10-27 10:01:00"]["raw_path"].endswith("/f.json")
+    assert quarantined["2023-10-27 10:01:00"]["raw_path"].endswith("/execution=f.json")
     assert summary["rowsRead"] == 16 and summary["rowsQuarantined"] == 15 and summary["rowsValid"] == 1
     assert summary["quarantinePath"] == f"{lake.quarantine}/fetch_id=f"
 
