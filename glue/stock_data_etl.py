@@ -378,6 +378,8 @@ def run(spark: SparkSession, arguments: JobArguments) -> dict[str, Any]:
         "rowsWritten": 0,
         "newRows": 0,
         "rowsUpdated": 0,
+        "rowsUnchanged": 0,
+        "rowsOutdated": 0,
         "duplicatesDropped": 0,
     }
     if partitions:
@@ -411,17 +413,24 @@ def merge_into_curated(
     # does: one shuffle by partition serves the dedupe, the session windows and the one-file-per-partition
     # write (instead of one shuffle for each).
     minute = Window.partitionBy("symbol", "trade_date", "ts")
-    # On a full tie (a re-run) the stored row stays, so rowsUpdated counts only real changes.
+    # On a full tie (a re-run) the stored row stays.
     newest_first = minute.orderBy(
         F.desc("fetched_at"), F.desc("fetch_id"), *(F.desc(c) for c in (*PRICES, "volume")), F.desc("_stored")
     )
+    whole_minute = newest_first.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    bar = F.struct(*PRICES, "volume")
     winners = (
         candidates.repartition("symbol", "trade_date")
         .select(
             "*",
             F.row_number().over(newest_first).alias("_rank"),
-            F.count(F.lit(1)).over(minute).alias("_candidates"),
-            F.max("_stored").over(minute).alias("_was_stored"),
+            F.count(F.when(~F.col("_stored"), 1)).over(whole_minute).alias("_incoming"),
+            F.max("_stored").over(whole_minute).alias("_was_stored"),
+            F.first(F.when(F.col("_stored"), bar), ignorenulls=True).over(whole_minute).alias("_stored_bar"),
+            # The newest of this run's bars for the minute: what the stored one is compared with.
+            F.first(F.when(~F.col("_stored"), bar), ignorenulls=True)
+            .over(whole_minute)
+            .alias("_incoming_bar"),
         )
         .where("_rank = 1")
         .drop("_rank")
@@ -429,11 +438,17 @@ def merge_into_curated(
     # Materialised before the overwrite: the stored partitions are both read and replaced. Each
     # (symbol, trade_date) lies in one partition of it, so each is written as one file.
     merged = with_derived_columns(winners).localCheckpoint(eager=True)
+    delivered = F.col("_incoming") > 0
+    restored = delivered & F.col("_was_stored")  # a minute the table held, delivered again
+    same_bar = F.col("_stored_bar").eqNullSafe(F.col("_incoming_bar"))
     counts = merged.agg(
         F.count(F.lit(1)).alias("written"),
-        F.sum("_candidates").alias("candidates"),
         F.sum(F.col("_was_stored").cast("int")).alias("stored"),
-        F.sum((F.col("_was_stored") & ~F.col("_stored")).cast("int")).alias("updated"),
+        F.count(F.when(delivered & ~F.col("_was_stored"), 1)).alias("new"),
+        F.count(F.when(restored & same_bar, 1)).alias("unchanged"),
+        F.count(F.when(restored & ~same_bar & ~F.col("_stored"), 1)).alias("updated"),
+        F.count(F.when(restored & ~same_bar & F.col("_stored"), 1)).alias("outdated"),
+        F.sum(F.when(delivered, F.col("_incoming") - 1)).alias("duplicates"),
     ).first()
     (
         merged.select(*_curated_columns())
@@ -445,9 +460,11 @@ def merge_into_curated(
     return {
         "rowsStoredBefore": counts["stored"],
         "rowsWritten": counts["written"],
-        "newRows": counts["written"] - counts["stored"],
+        "newRows": counts["new"],
         "rowsUpdated": counts["updated"],
-        "duplicatesDropped": counts["candidates"] - counts["written"],
+        "rowsUnchanged": counts["unchanged"],
+        "rowsOutdated": counts["outdated"],
+        "duplicatesDropped": counts["duplicates"] or 0,
     }
 
 

@@ -92,10 +92,11 @@ def test_overlapping_fetches_keep_each_minute_once_newest_fetch_winning(lake):
     assert {(row["fetch_id"], row["close"], row["volume"]) for row in overlap} == {
         ("fetch-newer", 101.5, 2000)
     }
-    assert summary["duplicatesDropped"] == 10
+    assert summary["duplicatesDropped"] == 0
     assert summary["newRows"] == 20
     assert summary["rowsUpdated"] == 10
     assert summary["rowsStoredBefore"] == 30
+    assert_every_valid_bar_counted_once(summary)
 
 
 def test_newest_fetch_wins_even_when_processed_last(lake, tmp_path, spark):
@@ -114,6 +115,9 @@ def test_newest_fetch_wins_even_when_processed_last(lake, tmp_path, spark):
     # Derived columns too: arrival order does not change the dataset.
     assert reversed_lake.rows() == in_order
     assert summary["rowsUpdated"] == 0 and summary["newRows"] == 20
+    # The stored minutes came from the newer fetch, so they stay: outdated, not updated.
+    assert summary["rowsOutdated"] == 10
+    assert_every_valid_bar_counted_once(summary)
 
 
 def test_overlapping_objects_within_one_run_keep_the_newest(lake):
@@ -161,9 +165,50 @@ def test_re_running_the_same_fetch_gives_the_same_dataset(lake):
     before = lake.rows()
     summary = lake.run("fetch-1", raw)
     assert lake.rows() == before
-    assert summary["newRows"] == summary["rowsUpdated"] == 0
-    assert summary["duplicatesDropped"] == 100
-    assert summary["rowsWritten"] == 100
+    assert summary["newRows"] == summary["rowsUpdated"] == summary["duplicatesDropped"] == 0
+    assert summary["rowsUnchanged"] == summary["rowsWritten"] == 100
+
+
+def assert_every_valid_bar_counted_once(summary):
+    delivered = ("newRows", "rowsUpdated", "rowsUnchanged", "rowsOutdated", "duplicatesDropped")
+    assert sum(summary[count] for count in delivered) == summary["rowsValid"]
+
+
+def test_identical_data_fetched_again_is_unchanged_not_updated_or_duplicate(lake):
+    lake.run(
+        "fetch-1", lake.put_raw("fetch-1", raw_document("MSFT", reference_bars(), "2023-10-28T00:00:05Z"))
+    )
+    again = lake.put_raw("fetch-2", raw_document("MSFT", reference_bars(), "2023-10-28T00:05:05Z"))
+    summary = lake.run("fetch-2", again)
+    assert (summary["newRows"], summary["rowsUpdated"], summary["duplicatesDropped"]) == (0, 0, 0)
+    assert summary["rowsUnchanged"] == 100 and summary["rowsWritten"] == 100
+    assert_every_valid_bar_counted_once(summary)
+
+
+def test_one_changed_bar_is_the_one_update(lake):
+    bars = reference_bars()
+    lake.run("fetch-1", lake.put_raw("fetch-1", raw_document("MSFT", bars, "2023-10-28T00:00:05Z")))
+    last = max(bars)
+    high = str(float(bars[last][1]) + 1)
+    changed = bars | {last: (bars[last][0], high, *bars[last][2:])}
+    summary = lake.run(
+        "fetch-2", lake.put_raw("fetch-2", raw_document("MSFT", changed, "2023-10-28T00:05:05Z"))
+    )
+    assert (summary["rowsUpdated"], summary["rowsUnchanged"], summary["newRows"]) == (1, 99, 0)
+    assert summary["duplicatesDropped"] == 0
+    assert_every_valid_bar_counted_once(summary)
+    assert lake.rows()[-1]["high"] == float(high)
+
+
+def test_a_duplicate_within_one_run_is_counted_as_one_not_the_stored_row(lake):
+    minute = {"2023-10-27 10:00:00": BAR}
+    lake.run("stored", lake.put_raw("stored", raw_document("MSFT", minute, "2023-10-27T14:01:00Z")))
+    first = lake.put_raw("a", raw_document("MSFT", minute, "2023-10-27T14:05:00Z"))
+    second = lake.put_raw("b", raw_document("MSFT", minute, "2023-10-27T14:06:00Z"))
+    summary = lake.run("f", first, second)
+    assert (summary["duplicatesDropped"], summary["rowsUnchanged"], summary["rowsUpdated"]) == (1, 1, 0)
+    assert_every_valid_bar_counted_once(summary)
+    assert len(lake.rows()) == 1
 
 
 def test_invalid_rows_are_quarantined_with_their_reason(lake):
@@ -288,8 +333,9 @@ def test_one_run_of_several_objects_counts_each_once_and_merges_only_the_stored_
         "symbol=MSFT/trade_date=2023-10-27",
     ]
     # Only MSFT's 2023-10-26 was stored: its two rows are merged, one of them fetched again.
-    assert summary["rowsStoredBefore"] == 2 and summary["duplicatesDropped"] == 1
+    assert summary["rowsStoredBefore"] == 2 and summary["rowsUnchanged"] == 1
     assert summary["rowsWritten"] == 4 and summary["newRows"] == 2
+    assert_every_valid_bar_counted_once(summary)
     assert [(row["symbol"], row["trade_date"]) for row in lake.rows()] == [
         ("AAPL", "2023-10-26"),
         ("MSFT", "2023-10-26"),

@@ -199,6 +199,8 @@ def test_a_second_run_with_the_same_names_creates_nothing_and_duplicates_no_rows
 
     summary = second.output["runSummary"]
     assert (summary["rowsStoredBefore"], summary["rowsWritten"], summary["newRows"]) == (100, 100, 0)
+    # The same bars fetched again: nothing updated, nothing a duplicate.
+    assert (summary["rowsUnchanged"], summary["rowsUpdated"], summary["duplicatesDropped"]) == (100, 0, 0)
     rows = curated_rows(pipeline.emulation, pipeline.data_bucket, CURATED_PARTITION, tmp_path)
     assert len(rows) == 100
     assert len({row["ts"] for row in rows}) == 100
