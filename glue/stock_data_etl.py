@@ -6,6 +6,7 @@ which are ignored):
 
   --raw_paths         comma-separated raw objects of this execution (one JSON document each)
   --curated_path      root of the curated dataset, partitioned by symbol and trade_date
+  --staging_path      where the run writes the rewritten partitions before they enter the dataset
   --quarantine_path   root for rejected rows, one folder per fetch
   --run_summary_path  object the run summary JSON is written to
   --fetch_id          the fetch (execution name) the raw objects came from
@@ -13,6 +14,11 @@ which are ignored):
 Each run reads only its own raw objects and the curated partitions they touch, keeps one row per
 (symbol, ts) with the newest fetch winning, and rewrites exactly those partitions: per-run work follows
 the new data, not the length of history, and re-running a fetch gives the same dataset.
+
+Spark writes under its output path first (`_temporary/`, `.spark-staging-*/`) and a killed run leaves that
+behind, empty or partial part files included (SPARK-54651), where any reader of the dataset's files would
+trip on them. So the run writes under `--staging_path`, outside the dataset, and only then moves each
+partition's new file in and deletes its old ones; the next run clears whatever a killed run left there.
 
 Exchange time: Alpha Vantage gives US/Eastern wall-clock times without an offset. `ts` is the UTC
 instant under America/New_York rules. A repeated wall-clock time (the fall-back hour, 01:00-01:59 on
@@ -99,6 +105,7 @@ DERIVED = ("typical_price", "vwap", "minute_return")
 class JobArguments(NamedTuple):
     raw_paths: str
     curated_path: str
+    staging_path: str
     quarantine_path: str
     run_summary_path: str
     fetch_id: str
@@ -383,7 +390,8 @@ def run(spark: SparkSession, arguments: JobArguments) -> dict[str, Any]:
         "duplicatesDropped": 0,
     }
     if partitions:
-        summary.update(merge_into_curated(spark, valid, curated_path, partitions))
+        staging_path = arguments.staging_path.rstrip("/")
+        summary.update(merge_into_curated(spark, valid, curated_path, staging_path, partitions))
     finished = datetime.now(UTC)
     summary["startedAt"] = started.isoformat(timespec="seconds")
     summary["finishedAt"] = finished.isoformat(timespec="seconds")
@@ -394,7 +402,11 @@ def run(spark: SparkSession, arguments: JobArguments) -> dict[str, Any]:
 
 
 def merge_into_curated(
-    spark: SparkSession, valid: DataFrame, curated_path: str, partitions: list[tuple[str, str]]
+    spark: SparkSession,
+    valid: DataFrame,
+    curated_path: str,
+    staging_path: str,
+    partitions: list[tuple[str, str]],
 ) -> dict[str, int]:
     """Rewrites the touched partitions with stored and incoming rows merged; returns the counts."""
     incoming = valid.select(*_stored_columns(), F.lit(False).alias("_stored"))
@@ -450,12 +462,12 @@ def merge_into_curated(
         F.count(F.when(restored & ~same_bar & F.col("_stored"), 1)).alias("outdated"),
         F.sum(F.when(delivered, F.col("_incoming") - 1)).alias("duplicates"),
     ).first()
-    (
-        merged.select(*_curated_columns())
-        .sortWithinPartitions("symbol", "trade_date", "ts")
-        .write.mode("overwrite")
-        .partitionBy("symbol", "trade_date")
-        .parquet(curated_path)
+    replace_partitions(
+        spark,
+        merged.select(*_curated_columns()).sortWithinPartitions("symbol", "trade_date", "ts"),
+        curated_path,
+        staging_path,
+        partitions,
     )
     return {
         "rowsStoredBefore": counts["stored"],
@@ -466,6 +478,47 @@ def merge_into_curated(
         "rowsOutdated": counts["outdated"],
         "duplicatesDropped": counts["duplicates"] or 0,
     }
+
+
+def replace_partitions(
+    spark: SparkSession,
+    rows: DataFrame,
+    curated_path: str,
+    staging_path: str,
+    partitions: list[tuple[str, str]],
+) -> None:
+    """Writes `rows` (exactly the touched partitions) under the staging path, then swaps them into the
+    dataset partition by partition: the new file in first, then the old ones out."""
+    jvm = spark.sparkContext._jvm
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
+    path = jvm.org.apache.hadoop.fs.Path
+    staging = path(staging_path)
+    staging_fs = staging.getFileSystem(hadoop_conf)
+    # Only a killed run leaves anything here: the job runs one at a time (MaxConcurrentRuns 1).
+    staging_fs.delete(staging, True)
+    rows.write.mode("overwrite").option("partitionOverwriteMode", "static").partitionBy(
+        "symbol", "trade_date"
+    ).parquet(staging_path)
+    curated = path(curated_path)
+    curated_fs = curated.getFileSystem(hadoop_conf)
+    # What a killed run of the job's earlier versions, which wrote in place, left in the dataset.
+    for leftover in curated_fs.globStatus(path(f"{curated_path}/{{_temporary,.spark-staging-*}}")) or []:
+        curated_fs.delete(leftover.getPath(), True)
+    for symbol, trade_date in partitions:
+        partition = f"symbol={symbol}/trade_date={trade_date}"
+        target = path(f"{curated_path}/{partition}")
+        old = [status.getPath() for status in curated_fs.globStatus(path(target, "*")) or []]
+        curated_fs.mkdirs(target)
+        moved = set()
+        for status in staging_fs.listStatus(path(f"{staging_path}/{partition}")):
+            name = status.getPath().getName()
+            if not curated_fs.rename(status.getPath(), path(target, name)):
+                raise OSError(f"could not move {status.getPath()} into {target}")
+            moved.add(name)
+        for old_file in old:
+            if old_file.getName() not in moved:
+                curated_fs.delete(old_file, False)
+    staging_fs.delete(staging, True)
 
 
 def main(argv: Sequence[str] | None = None, spark: SparkSession | None = None) -> dict[str, Any]:

@@ -86,6 +86,7 @@ class Lake:
             "--JOB_NAME", "StockDataETLJOB",
             "--raw_paths", ",".join(str(p) for p in raw),
             "--curated_path", str(self.curated),
+            "--staging_path", str(self.root / "staging" / "stock_minute_bars"),
             "--quarantine_path", str(self.quarantine),
             "--run_summary_path", str(summary_path),
             "--fetch_id", fetch_id,

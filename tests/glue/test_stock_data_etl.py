@@ -2,9 +2,11 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -472,3 +474,55 @@ def test_values_sent_as_json_numbers_are_read_as_their_text(lake):
     (row,) = lake.rows()
     assert (row["open"], row["volume"]) == (100.0, 1000)
     assert summary["rowsQuarantined"] == 0
+
+
+def many_days(close: str) -> dict[str, tuple[str, str, str, str, str]]:
+    """One bar a day over 240 days: 240 partitions, so the write lasts long enough to be killed in."""
+    first = datetime(2023, 1, 2, 10, 0)
+    return {
+        (first + timedelta(days=n)).strftime("%Y-%m-%d %H:%M:%S"): ("100.0", "101.0", "99.0", close, "10")
+        for n in range(240)
+    }
+
+
+def killed_during_its_write(lake, arguments: list[str]) -> None:
+    """Runs the script as Glue does and kills it (JVM included) once a part file of its write exists."""
+    environment = {**os.environ, "PYSPARK_SUBMIT_ARGS": pyspark_submit_args()}
+    script = [sys.executable, str(REPO / "glue" / "stock_data_etl.py"), *arguments]
+    for _ in range(5):  # a write that ended before a part file was seen is simply run again
+        process = subprocess.Popen(script, env=environment, start_new_session=True, stderr=subprocess.DEVNULL)
+        try:
+            while process.poll() is None:
+                if any(lake.root.rglob("part-*.parquet")) and any(
+                    "_temporary" in str(p) or "staging" in str(p) for p in lake.root.rglob("part-*")
+                ):
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+                    return
+                time.sleep(0.002)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    pytest.fail("the write always ended before it could be killed")
+
+
+def test_a_run_killed_while_writing_leaves_the_table_readable_and_the_next_run_repairs_it(lake, tmp_path):
+    lake.run("seed", lake.put_raw("seed", raw_document("MSFT", many_days("100.0"), "2023-10-27T15:00:00Z")))
+    changed = lake.put_raw("changed", raw_document("MSFT", many_days("100.5"), "2023-10-28T15:00:00Z"))
+    killed_during_its_write(lake, lake.arguments("changed", tmp_path / "killed.json", changed))
+
+    def table() -> list[tuple]:
+        glob = f"{lake.curated}/**/*.parquet"
+        return duckdb.sql(
+            f"SELECT count(*), count(DISTINCT ts), min(close), max(close) FROM read_parquet('{glob}')"
+        ).fetchall()
+
+    # A reader of the table's files sees the last complete write, nothing of the killed one.
+    assert table() == [(240, 240, 100.0, 100.0)]
+    summary = lake.run("changed", changed)
+    assert summary["rowsUpdated"] == 240
+    assert table() == [(240, 240, 100.5, 100.5)]
+    assert len(list(lake.curated.rglob("*.parquet"))) == 240
+    # Nothing of either write is left outside the table's partitions.
+    assert sorted(p.name for p in lake.curated.iterdir()) == ["symbol=MSFT"]
