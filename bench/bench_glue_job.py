@@ -251,7 +251,7 @@ def size_of(path: Path) -> tuple[int, int]:
 
 def same_day(runner: Runner, runs: int) -> None:
     print(f"\n## 1. One symbol-day fed {runs} times (fetches of 100 bars, each overlapping the last by 50)")
-    print(f"{'run':>4} {'stored before':>14} {'written':>8} {'dups':>5} {'seconds':>8}")
+    print(f"{'run':>4} {'stored before':>14} {'written':>8} {'overlap':>8} {'seconds':>8}")
     root = runner.root / "same-day"
     day = FIRST_DAY
     for k in range(runs):
@@ -259,8 +259,9 @@ def same_day(runner: Runner, runs: int) -> None:
         fetched = datetime(day.year, day.month, day.day, 9, 0) + timedelta(minutes=50 * k)
         raw = put_raw(root, f"same-day-{k}", raw_document("MSFT", bars, fetched))
         seconds, s = runner.run(raw, curated=root / "curated")
-        stored, written, dups = s["rowsStoredBefore"], s["rowsWritten"], s["duplicatesDropped"]
-        print(f"{k + 1:>4} {stored:>14} {written:>8} {dups:>5} {seconds:>8.2f}")
+        stored, written = s["rowsStoredBefore"], s["rowsWritten"]
+        overlap = s["rowsUpdated"] + s["rowsUnchanged"] + s["rowsOutdated"]  # bars of minutes already stored
+        print(f"{k + 1:>4} {stored:>14} {written:>8} {overlap:>8} {seconds:>8.2f}")
 
 
 def growing_history(runner: Runner, history_days: list[int]) -> None:

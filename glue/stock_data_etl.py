@@ -1,10 +1,12 @@
 """Curates raw stock minute bars into a deduplicated, partitioned Parquet dataset.
 
 A Glue 5.0 job (Spark 3.5, Python 3.11) written as plain PySpark, so it runs the same on local Spark.
-Arguments arrive Glue-style as `--name value` pairs (Glue adds its own, which are ignored):
+Arguments arrive Glue-style, each `--name` followed by its value as the next argv item (Glue adds its own,
+which are ignored):
 
   --raw_paths         comma-separated raw objects of this execution (one JSON document each)
   --curated_path      root of the curated dataset, partitioned by symbol and trade_date
+  --staging_path      where the run writes the rewritten partitions before they enter the dataset
   --quarantine_path   root for rejected rows, one folder per fetch
   --run_summary_path  object the run summary JSON is written to
   --fetch_id          the fetch (execution name) the raw objects came from
@@ -12,6 +14,11 @@ Arguments arrive Glue-style as `--name value` pairs (Glue adds its own, which ar
 Each run reads only its own raw objects and the curated partitions they touch, keeps one row per
 (symbol, ts) with the newest fetch winning, and rewrites exactly those partitions: per-run work follows
 the new data, not the length of history, and re-running a fetch gives the same dataset.
+
+Spark writes under its output path first (`_temporary/`, `.spark-staging-*/`) and a killed run leaves that
+behind, empty or partial part files included (SPARK-54651), where any reader of the dataset's files would
+trip on them. So the run writes under `--staging_path`, outside the dataset, and only then moves each
+partition's new file in and deletes its old ones; the next run clears whatever a killed run left there.
 
 Exchange time: Alpha Vantage gives US/Eastern wall-clock times without an offset. `ts` is the UTC
 instant under America/New_York rules. A repeated wall-clock time (the fall-back hour, 01:00-01:59 on
@@ -35,7 +42,6 @@ minutes are missing). Both are recomputed for the whole partition on every merge
 late or out of order still give the same values as one complete fetch.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -96,15 +102,42 @@ PRICES = ("open", "high", "low", "close")
 DERIVED = ("typical_price", "vwap", "minute_return")
 
 
-def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--raw_paths", required=True)
-    parser.add_argument("--curated_path", required=True)
-    parser.add_argument("--quarantine_path", required=True)
-    parser.add_argument("--run_summary_path", required=True)
-    parser.add_argument("--fetch_id", required=True)
-    arguments, _glue_arguments = parser.parse_known_args(argv)
-    return arguments
+class JobArguments(NamedTuple):
+    raw_paths: str
+    curated_path: str
+    staging_path: str
+    quarantine_path: str
+    run_summary_path: str
+    fetch_id: str
+
+
+class JobArgumentError(ValueError):
+    pass
+
+
+def parse_arguments(argv: Sequence[str]) -> JobArguments:
+    """This job's arguments from Glue's argv: the item after each of its `--name`s is the value, as given.
+
+    The fetch id is the execution name, which may be `-x` or `--fetch_id`: argparse (and Glue's
+    getResolvedOptions, built on it) would read such a value as an option. Other items are Glue's own and
+    skipped one at a time, since some (`--enable-metrics`) can come without a value.
+    """
+    options = {f"--{name}": name for name in JobArguments._fields}
+    found: dict[str, str] = {}
+    items = iter(argv)
+    for item in items:
+        if item not in options:
+            continue
+        value = next(items, None)
+        if value is None:
+            raise JobArgumentError(f"{item} has no value")
+        if options[item] in found:
+            raise JobArgumentError(f"{item} is given twice")
+        found[options[item]] = value
+    missing = [f"--{name}" for name in JobArguments._fields if name not in found]
+    if missing:
+        raise JobArgumentError(f"missing job arguments: {', '.join(missing)}")
+    return JobArguments(**found)
 
 
 def configure(spark: SparkSession) -> None:
@@ -314,7 +347,7 @@ def tally(checked: DataFrame) -> Tally:
     )
 
 
-def run(spark: SparkSession, arguments: argparse.Namespace) -> dict[str, Any]:
+def run(spark: SparkSession, arguments: JobArguments) -> dict[str, Any]:
     started = datetime.now(UTC)
     configure(spark)
     raw_paths = [p.strip() for p in arguments.raw_paths.split(",") if p.strip()]
@@ -352,10 +385,13 @@ def run(spark: SparkSession, arguments: argparse.Namespace) -> dict[str, Any]:
         "rowsWritten": 0,
         "newRows": 0,
         "rowsUpdated": 0,
+        "rowsUnchanged": 0,
+        "rowsOutdated": 0,
         "duplicatesDropped": 0,
     }
     if partitions:
-        summary.update(merge_into_curated(spark, valid, curated_path, partitions))
+        staging_path = arguments.staging_path.rstrip("/")
+        summary.update(merge_into_curated(spark, valid, curated_path, staging_path, partitions))
     finished = datetime.now(UTC)
     summary["startedAt"] = started.isoformat(timespec="seconds")
     summary["finishedAt"] = finished.isoformat(timespec="seconds")
@@ -366,7 +402,11 @@ def run(spark: SparkSession, arguments: argparse.Namespace) -> dict[str, Any]:
 
 
 def merge_into_curated(
-    spark: SparkSession, valid: DataFrame, curated_path: str, partitions: list[tuple[str, str]]
+    spark: SparkSession,
+    valid: DataFrame,
+    curated_path: str,
+    staging_path: str,
+    partitions: list[tuple[str, str]],
 ) -> dict[str, int]:
     """Rewrites the touched partitions with stored and incoming rows merged; returns the counts."""
     incoming = valid.select(*_stored_columns(), F.lit(False).alias("_stored"))
@@ -385,17 +425,24 @@ def merge_into_curated(
     # does: one shuffle by partition serves the dedupe, the session windows and the one-file-per-partition
     # write (instead of one shuffle for each).
     minute = Window.partitionBy("symbol", "trade_date", "ts")
-    # On a full tie (a re-run) the stored row stays, so rowsUpdated counts only real changes.
+    # On a full tie (a re-run) the stored row stays.
     newest_first = minute.orderBy(
         F.desc("fetched_at"), F.desc("fetch_id"), *(F.desc(c) for c in (*PRICES, "volume")), F.desc("_stored")
     )
+    whole_minute = newest_first.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    bar = F.struct(*PRICES, "volume")
     winners = (
         candidates.repartition("symbol", "trade_date")
         .select(
             "*",
             F.row_number().over(newest_first).alias("_rank"),
-            F.count(F.lit(1)).over(minute).alias("_candidates"),
-            F.max("_stored").over(minute).alias("_was_stored"),
+            F.count(F.when(~F.col("_stored"), 1)).over(whole_minute).alias("_incoming"),
+            F.max("_stored").over(whole_minute).alias("_was_stored"),
+            F.first(F.when(F.col("_stored"), bar), ignorenulls=True).over(whole_minute).alias("_stored_bar"),
+            # The newest of this run's bars for the minute: what the stored one is compared with.
+            F.first(F.when(~F.col("_stored"), bar), ignorenulls=True)
+            .over(whole_minute)
+            .alias("_incoming_bar"),
         )
         .where("_rank = 1")
         .drop("_rank")
@@ -403,26 +450,75 @@ def merge_into_curated(
     # Materialised before the overwrite: the stored partitions are both read and replaced. Each
     # (symbol, trade_date) lies in one partition of it, so each is written as one file.
     merged = with_derived_columns(winners).localCheckpoint(eager=True)
+    delivered = F.col("_incoming") > 0
+    restored = delivered & F.col("_was_stored")  # a minute the table held, delivered again
+    same_bar = F.col("_stored_bar").eqNullSafe(F.col("_incoming_bar"))
     counts = merged.agg(
         F.count(F.lit(1)).alias("written"),
-        F.sum("_candidates").alias("candidates"),
         F.sum(F.col("_was_stored").cast("int")).alias("stored"),
-        F.sum((F.col("_was_stored") & ~F.col("_stored")).cast("int")).alias("updated"),
+        F.count(F.when(delivered & ~F.col("_was_stored"), 1)).alias("new"),
+        F.count(F.when(restored & same_bar, 1)).alias("unchanged"),
+        F.count(F.when(restored & ~same_bar & ~F.col("_stored"), 1)).alias("updated"),
+        F.count(F.when(restored & ~same_bar & F.col("_stored"), 1)).alias("outdated"),
+        F.sum(F.when(delivered, F.col("_incoming") - 1)).alias("duplicates"),
     ).first()
-    (
-        merged.select(*_curated_columns())
-        .sortWithinPartitions("symbol", "trade_date", "ts")
-        .write.mode("overwrite")
-        .partitionBy("symbol", "trade_date")
-        .parquet(curated_path)
+    replace_partitions(
+        spark,
+        merged.select(*_curated_columns()).sortWithinPartitions("symbol", "trade_date", "ts"),
+        curated_path,
+        staging_path,
+        partitions,
     )
     return {
         "rowsStoredBefore": counts["stored"],
         "rowsWritten": counts["written"],
-        "newRows": counts["written"] - counts["stored"],
+        "newRows": counts["new"],
         "rowsUpdated": counts["updated"],
-        "duplicatesDropped": counts["candidates"] - counts["written"],
+        "rowsUnchanged": counts["unchanged"],
+        "rowsOutdated": counts["outdated"],
+        "duplicatesDropped": counts["duplicates"] or 0,
     }
+
+
+def replace_partitions(
+    spark: SparkSession,
+    rows: DataFrame,
+    curated_path: str,
+    staging_path: str,
+    partitions: list[tuple[str, str]],
+) -> None:
+    """Writes `rows` (exactly the touched partitions) under the staging path, then swaps them into the
+    dataset partition by partition: the new file in first, then the old ones out."""
+    jvm = spark.sparkContext._jvm
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
+    path = jvm.org.apache.hadoop.fs.Path
+    staging = path(staging_path)
+    staging_fs = staging.getFileSystem(hadoop_conf)
+    # Only a killed run leaves anything here: the job runs one at a time (MaxConcurrentRuns 1).
+    staging_fs.delete(staging, True)
+    rows.write.mode("overwrite").option("partitionOverwriteMode", "static").partitionBy(
+        "symbol", "trade_date"
+    ).parquet(staging_path)
+    curated = path(curated_path)
+    curated_fs = curated.getFileSystem(hadoop_conf)
+    # What a killed run of the job's earlier versions, which wrote in place, left in the dataset.
+    for leftover in curated_fs.globStatus(path(f"{curated_path}/{{_temporary,.spark-staging-*}}")) or []:
+        curated_fs.delete(leftover.getPath(), True)
+    for symbol, trade_date in partitions:
+        partition = f"symbol={symbol}/trade_date={trade_date}"
+        target = path(f"{curated_path}/{partition}")
+        old = [status.getPath() for status in curated_fs.globStatus(path(target, "*")) or []]
+        curated_fs.mkdirs(target)
+        moved = set()
+        for status in staging_fs.listStatus(path(f"{staging_path}/{partition}")):
+            name = status.getPath().getName()
+            if not curated_fs.rename(status.getPath(), path(target, name)):
+                raise OSError(f"could not move {status.getPath()} into {target}")
+            moved.add(name)
+        for old_file in old:
+            if old_file.getName() not in moved:
+                curated_fs.delete(old_file, False)
+    staging_fs.delete(staging, True)
 
 
 def main(argv: Sequence[str] | None = None, spark: SparkSession | None = None) -> dict[str, Any]:

@@ -11,17 +11,21 @@ directories, and per object a sparse placeholder of the object's size with its L
 existence checks, listings and sizes answer as on S3 while nothing is downloaded. When the script opens a
 path under it (a Spark reader, or Python's `open`; glue_worker.py hooks both) the worker asks, and the
 objects at or under that path are downloaded over their placeholders. Afterwards only what the script
-changed goes back: a file not as the mirror left it (inode, size, mtime) is uploaded and, for a prefix the
-script wrote to, an object whose file is gone (removed, or its directory replaced by Spark's overwrite) is
-deleted. All of it goes through the job role's client, IAM enforced.
+changed goes back: a file not as the mirror left it (inode, size, mtime) is uploaded, and an object whose
+file is gone (removed, or its directory replaced by Spark's overwrite) is deleted. A run past its timeout
+is killed with its whole process group (the JVM included) before anything goes back, so nothing writes
+after it, as nothing does after a stopped Glue run. All of it goes through the job role's client, IAM
+enforced.
 """
 
+import contextlib
 import json
 import mimetypes
 import os
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -184,15 +188,13 @@ class S3Mirror:
             if self.left.get("") != _state(self.local):
                 _upload(s3, self.local, self.bucket, self.key.rstrip("/"))
             return
-        if not self.local.is_dir():
-            return
-        current = dict(_files(self.local))
+        current = dict(_files(self.local)) if self.local.is_dir() else {}
         written = sorted(name for name, state in current.items() if self.left.get(name) != state)
         for name in written:
             _upload(s3, self.local / name, self.bucket, self.key + name)
-        if written:
-            for name in sorted(self.left.keys() - current.keys()):
-                s3.delete_object(Bucket=self.bucket, Key=self.key + name)
+        # A file the script removed (its directory too) is an object it deleted, as on S3.
+        for name in sorted(self.left.keys() - current.keys()):
+            s3.delete_object(Bucket=self.bucket, Key=self.key + name)
 
 
 # Scripted faults: "fail" runs FAILING_SCRIPT instead of the job's; "timeout" stops the run at once.
@@ -388,6 +390,7 @@ class _WarmSpark:
                 stderr=log,
                 pass_fds=(write_fd,),
                 cwd=self.directory,
+                start_new_session=True,  # its own process group, with the JVM it starts
                 env=self.environment(self.directory),
             )
         os.close(write_fd)
@@ -428,9 +431,12 @@ class _WarmSpark:
 
     def _kill(self) -> None:
         if self._proc is not None:
-            self._proc.kill()
+            group = self._proc.pid
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
             self._proc.wait()
             self._proc = None
+            _wait_for_group_to_end(group)
         if self._results is not None:
             self._results.close()
             self._results = None
@@ -438,6 +444,28 @@ class _WarmSpark:
     def stop(self) -> None:
         with self._lock:
             self._kill()
+
+
+def _wait_for_group_to_end(group: int) -> None:
+    """Until no live process of `group` is left (the JVM the killed worker started dies on its own)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return
+    for _ in range(1000):
+        alive = False
+        for entry in proc.iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[2]) == group and fields[0] != "Z":
+                alive = True
+                break
+        if not alive:
+            return
+        time.sleep(0.01)
 
 
 def error_message_from(stderr: str, returncode: int) -> str:

@@ -410,8 +410,9 @@ def _etl(emulation: Emulation, output: Mapping[str, Any], block: _Block) -> None
         "Glue run",
         f"{job_run.get('id', '?')} {job_run.get('state', '?')}",
         f"rows read {n('rowsRead')}, valid {n('rowsValid')}, written {n('rowsWritten')}"
-        f" (new {n('newRows')}, updated {n('rowsUpdated')})",
-        f"duplicates dropped {n('duplicatesDropped')}, quarantined {n('rowsQuarantined')}",
+        f" (new {n('newRows')}, updated {n('rowsUpdated')}, unchanged {n('rowsUnchanged')})",
+        f"duplicates dropped {n('duplicatesDropped')}, outdated {n('rowsOutdated')},"
+        f" quarantined {n('rowsQuarantined')}",
         f"partitions touched: {', '.join(n('partitionsTouched') or []) or 'none'}",
         f"Spark {n('sparkVersion', '?')}, job took {n('durationSeconds', '?')} s",
     )

@@ -68,9 +68,8 @@ class Lake:
 
     def put_raw(self, fetch_id: str, document: dict[str, Any]) -> Path:
         symbol = document["metadata"]["symbol"]
-        path = (
-            self.root / "raw" / "stock" / f"symbol={symbol}" / "ingest_date=2026-11-21" / f"{fetch_id}.json"
-        )
+        folder = self.root / "raw" / "stock" / f"symbol={symbol}" / "ingest_date=2026-11-21"
+        path = folder / f"execution={fetch_id}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document))
         return path
@@ -87,6 +86,7 @@ class Lake:
             "--JOB_NAME", "StockDataETLJOB",
             "--raw_paths", ",".join(str(p) for p in raw),
             "--curated_path", str(self.curated),
+            "--staging_path", str(self.root / "staging" / "stock_minute_bars"),
             "--quarantine_path", str(self.quarantine),
             "--run_summary_path", str(summary_path),
             "--fetch_id", fetch_id,

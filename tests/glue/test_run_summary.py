@@ -3,6 +3,7 @@
 import json
 
 import boto3
+import pytest
 from emulation_helpers import in_process_aws, unique
 
 import stock_data_etl
@@ -38,6 +39,7 @@ def test_glue_arguments_are_ignored_and_ours_parsed():
             "--job-bookmark-option", "job-bookmark-disable",
             "--raw_paths", "s3://b/raw/a.json,s3://b/raw/b.json",
             "--curated_path", "s3://b/curated/stock_minute_bars/",
+            "--staging_path", "s3://b/staging/stock_minute_bars/",
             "--quarantine_path", "s3://b/quarantine/stock_minute_bars/",
             "--run_summary_path", "s3://b/run-summaries/stock_minute_bars/exec-1.json",
             "--fetch_id", "exec-1",
@@ -45,3 +47,61 @@ def test_glue_arguments_are_ignored_and_ours_parsed():
     )  # fmt: skip
     assert arguments.raw_paths == "s3://b/raw/a.json,s3://b/raw/b.json"
     assert arguments.fetch_id == "exec-1"
+
+
+# Execution names at the edges of Step Functions' rule (1-80 characters; no whitespace, brackets, wildcards,
+# `" # % \ ^ | ~ ` $ & , ; : /` or control characters): the fetch_id is always the name as given.
+EDGE_NAMES = [
+    "-x",
+    "-h",
+    "--help",
+    "--fetch_id",
+    "--raw_paths",
+    "-",
+    "--",
+    "=",
+    ".",
+    "_",
+    "..",
+    "x=y",
+    "--" + "é" * 38 + "=._-" + "Z" * 36,  # 80 characters
+]
+
+
+def glue_argv(fetch_id: str) -> list[str]:
+    """The script's argv as Glue passes it: each argument as two items, Glue's own among them (some, like
+    `--enable-metrics`, may come without a value)."""
+    return [
+        "--JOB_ID", "j_1", "--JOB_RUN_ID", "jr_1", "--JOB_NAME", "StockDataETLJOB", "--enable-metrics",
+        "--raw_paths", "s3://b/raw/a.json",
+        "--curated_path", "s3://b/curated/stock_minute_bars/",
+        "--staging_path", "s3://b/staging/stock_minute_bars/",
+        "--quarantine_path", "s3://b/quarantine/stock_minute_bars/",
+        "--fetch_id", fetch_id,
+        "--run_summary_path", "s3://b/run-summaries/stock_minute_bars/x.json",
+        "--job-bookmark-option", "job-bookmark-disable",
+    ]  # fmt: skip
+
+
+def test_edge_names_cover_the_length_limit():
+    assert max(len(name) for name in EDGE_NAMES) == 80
+
+
+@pytest.mark.parametrize("name", EDGE_NAMES)
+def test_any_execution_name_is_the_fetch_id_as_given(name):
+    arguments = stock_data_etl.parse_arguments(glue_argv(name))
+    assert arguments.fetch_id == name
+    assert arguments.raw_paths == "s3://b/raw/a.json"
+    assert arguments.run_summary_path == "s3://b/run-summaries/stock_minute_bars/x.json"
+
+
+def test_a_missing_argument_is_named():
+    argv = glue_argv("exec-1")
+    del argv[argv.index("--curated_path") : argv.index("--curated_path") + 2]
+    with pytest.raises(stock_data_etl.JobArgumentError, match="--curated_path"):
+        stock_data_etl.parse_arguments(argv)
+
+
+def test_an_argument_without_its_value_is_refused():
+    with pytest.raises(stock_data_etl.JobArgumentError, match="--fetch_id has no value"):
+        stock_data_etl.parse_arguments([*glue_argv("exec-1"), "--fetch_id"])

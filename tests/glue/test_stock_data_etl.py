@@ -2,9 +2,11 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -92,10 +94,11 @@ def test_overlapping_fetches_keep_each_minute_once_newest_fetch_winning(lake):
     assert {(row["fetch_id"], row["close"], row["volume"]) for row in overlap} == {
         ("fetch-newer", 101.5, 2000)
     }
-    assert summary["duplicatesDropped"] == 10
+    assert summary["duplicatesDropped"] == 0
     assert summary["newRows"] == 20
     assert summary["rowsUpdated"] == 10
     assert summary["rowsStoredBefore"] == 30
+    assert_every_valid_bar_counted_once(summary)
 
 
 def test_newest_fetch_wins_even_when_processed_last(lake, tmp_path, spark):
@@ -114,6 +117,9 @@ def test_newest_fetch_wins_even_when_processed_last(lake, tmp_path, spark):
     # Derived columns too: arrival order does not change the dataset.
     assert reversed_lake.rows() == in_order
     assert summary["rowsUpdated"] == 0 and summary["newRows"] == 20
+    # The stored minutes came from the newer fetch, so they stay: outdated, not updated.
+    assert summary["rowsOutdated"] == 10
+    assert_every_valid_bar_counted_once(summary)
 
 
 def test_overlapping_objects_within_one_run_keep_the_newest(lake):
@@ -161,9 +167,50 @@ def test_re_running_the_same_fetch_gives_the_same_dataset(lake):
     before = lake.rows()
     summary = lake.run("fetch-1", raw)
     assert lake.rows() == before
-    assert summary["newRows"] == summary["rowsUpdated"] == 0
-    assert summary["duplicatesDropped"] == 100
-    assert summary["rowsWritten"] == 100
+    assert summary["newRows"] == summary["rowsUpdated"] == summary["duplicatesDropped"] == 0
+    assert summary["rowsUnchanged"] == summary["rowsWritten"] == 100
+
+
+def assert_every_valid_bar_counted_once(summary):
+    delivered = ("newRows", "rowsUpdated", "rowsUnchanged", "rowsOutdated", "duplicatesDropped")
+    assert sum(summary[count] for count in delivered) == summary["rowsValid"]
+
+
+def test_identical_data_fetched_again_is_unchanged_not_updated_or_duplicate(lake):
+    lake.run(
+        "fetch-1", lake.put_raw("fetch-1", raw_document("MSFT", reference_bars(), "2023-10-28T00:00:05Z"))
+    )
+    again = lake.put_raw("fetch-2", raw_document("MSFT", reference_bars(), "2023-10-28T00:05:05Z"))
+    summary = lake.run("fetch-2", again)
+    assert (summary["newRows"], summary["rowsUpdated"], summary["duplicatesDropped"]) == (0, 0, 0)
+    assert summary["rowsUnchanged"] == 100 and summary["rowsWritten"] == 100
+    assert_every_valid_bar_counted_once(summary)
+
+
+def test_one_changed_bar_is_the_one_update(lake):
+    bars = reference_bars()
+    lake.run("fetch-1", lake.put_raw("fetch-1", raw_document("MSFT", bars, "2023-10-28T00:00:05Z")))
+    last = max(bars)
+    high = str(float(bars[last][1]) + 1)
+    changed = bars | {last: (bars[last][0], high, *bars[last][2:])}
+    summary = lake.run(
+        "fetch-2", lake.put_raw("fetch-2", raw_document("MSFT", changed, "2023-10-28T00:05:05Z"))
+    )
+    assert (summary["rowsUpdated"], summary["rowsUnchanged"], summary["newRows"]) == (1, 99, 0)
+    assert summary["duplicatesDropped"] == 0
+    assert_every_valid_bar_counted_once(summary)
+    assert lake.rows()[-1]["high"] == float(high)
+
+
+def test_a_duplicate_within_one_run_is_counted_as_one_not_the_stored_row(lake):
+    minute = {"2023-10-27 10:00:00": BAR}
+    lake.run("stored", lake.put_raw("stored", raw_document("MSFT", minute, "2023-10-27T14:01:00Z")))
+    first = lake.put_raw("a", raw_document("MSFT", minute, "2023-10-27T14:05:00Z"))
+    second = lake.put_raw("b", raw_document("MSFT", minute, "2023-10-27T14:06:00Z"))
+    summary = lake.run("f", first, second)
+    assert (summary["duplicatesDropped"], summary["rowsUnchanged"], summary["rowsUpdated"]) == (1, 1, 0)
+    assert_every_valid_bar_counted_once(summary)
+    assert len(lake.rows()) == 1
 
 
 def test_invalid_rows_are_quarantined_with_their_reason(lake):
@@ -202,7 +249,7 @@ def test_invalid_rows_are_quarantined_with_their_reason(lake):
     quarantined = {row["exchange_time"]: row for row in lake.quarantined("f")}
     assert quarantined["2023-10-27 10:01:00"]["open"] == "abc"
     assert quarantined["2023-10-27 10:01:00"]["reject_reason"] == "unparseable price"
-    assert quarantined["2023-10-27 10:01:00"]["raw_path"].endswith("/f.json")
+    assert quarantined["2023-10-27 10:01:00"]["raw_path"].endswith("/execution=f.json")
     assert summary["rowsRead"] == 16 and summary["rowsQuarantined"] == 15 and summary["rowsValid"] == 1
     assert summary["quarantinePath"] == f"{lake.quarantine}/fetch_id=f"
 
@@ -288,8 +335,9 @@ def test_one_run_of_several_objects_counts_each_once_and_merges_only_the_stored_
         "symbol=MSFT/trade_date=2023-10-27",
     ]
     # Only MSFT's 2023-10-26 was stored: its two rows are merged, one of them fetched again.
-    assert summary["rowsStoredBefore"] == 2 and summary["duplicatesDropped"] == 1
+    assert summary["rowsStoredBefore"] == 2 and summary["rowsUnchanged"] == 1
     assert summary["rowsWritten"] == 4 and summary["newRows"] == 2
+    assert_every_valid_bar_counted_once(summary)
     assert [(row["symbol"], row["trade_date"]) for row in lake.rows()] == [
         ("AAPL", "2023-10-26"),
         ("MSFT", "2023-10-26"),
@@ -426,3 +474,55 @@ def test_values_sent_as_json_numbers_are_read_as_their_text(lake):
     (row,) = lake.rows()
     assert (row["open"], row["volume"]) == (100.0, 1000)
     assert summary["rowsQuarantined"] == 0
+
+
+def many_days(close: str) -> dict[str, tuple[str, str, str, str, str]]:
+    """One bar a day over 240 days: 240 partitions, so the write lasts long enough to be killed in."""
+    first = datetime(2023, 1, 2, 10, 0)
+    return {
+        (first + timedelta(days=n)).strftime("%Y-%m-%d %H:%M:%S"): ("100.0", "101.0", "99.0", close, "10")
+        for n in range(240)
+    }
+
+
+def killed_during_its_write(lake, arguments: list[str]) -> None:
+    """Runs the script as Glue does and kills it (JVM included) once a part file of its write exists."""
+    environment = {**os.environ, "PYSPARK_SUBMIT_ARGS": pyspark_submit_args()}
+    script = [sys.executable, str(REPO / "glue" / "stock_data_etl.py"), *arguments]
+    for _ in range(5):  # a write that ended before a part file was seen is simply run again
+        process = subprocess.Popen(script, env=environment, start_new_session=True, stderr=subprocess.DEVNULL)
+        try:
+            while process.poll() is None:
+                if any(lake.root.rglob("part-*.parquet")) and any(
+                    "_temporary" in str(p) or "staging" in str(p) for p in lake.root.rglob("part-*")
+                ):
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+                    return
+                time.sleep(0.002)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    pytest.fail("the write always ended before it could be killed")
+
+
+def test_a_run_killed_while_writing_leaves_the_table_readable_and_the_next_run_repairs_it(lake, tmp_path):
+    lake.run("seed", lake.put_raw("seed", raw_document("MSFT", many_days("100.0"), "2023-10-27T15:00:00Z")))
+    changed = lake.put_raw("changed", raw_document("MSFT", many_days("100.5"), "2023-10-28T15:00:00Z"))
+    killed_during_its_write(lake, lake.arguments("changed", tmp_path / "killed.json", changed))
+
+    def table() -> list[tuple]:
+        glob = f"{lake.curated}/**/*.parquet"
+        return duckdb.sql(
+            f"SELECT count(*), count(DISTINCT ts), min(close), max(close) FROM read_parquet('{glob}')"
+        ).fetchall()
+
+    # A reader of the table's files sees the last complete write, nothing of the killed one.
+    assert table() == [(240, 240, 100.0, 100.0)]
+    summary = lake.run("changed", changed)
+    assert summary["rowsUpdated"] == 240
+    assert table() == [(240, 240, 100.5, 100.5)]
+    assert len(list(lake.curated.rglob("*.parquet"))) == 240
+    # Nothing of either write is left outside the table's partitions.
+    assert sorted(p.name for p in lake.curated.iterdir()) == ["symbol=MSFT"]

@@ -69,3 +69,24 @@ def test_the_jvm_starts_with_the_first_run_that_asks_for_spark(worker, tmp_path)
     returncode, output = run(worker, tmp_path, "spark-2", SPARK)
     assert returncode == 0 and "rows 4" in output
     assert java_children(worker._proc.pid) == [jvm]
+
+
+def test_a_run_past_its_timeout_is_killed_with_every_process_it_started(worker, tmp_path) -> None:
+    assert run(worker, tmp_path, "warm", PLAIN)[0] == 0  # the worker started: the next run begins at once
+    pid_file = tmp_path / "child.pid"
+    source = textwrap.dedent(
+        f"""
+        import subprocess, time
+        child = subprocess.Popen(["sleep", "600"])
+        open({str(pid_file)!r}, "w").write(str(child.pid))
+        time.sleep(600)
+        """
+    )
+    script = tmp_path / "hangs.py"
+    script.write_text(source)
+    request = {"script": str(script), "argv": [], "cwd": str(tmp_path), "stdout": str(tmp_path / "h.out"),
+               "stderr": str(tmp_path / "h.err"), "lazy_roots": []}  # fmt: skip
+    assert worker.run(request, 5, lambda paths: {}) is None
+    # The script's own child (as the JVM is the worker's) ended with it: nothing writes after a kill.
+    child = Path("/proc") / pid_file.read_text()
+    assert not child.exists() or (child / "stat").read_text().rpartition(")")[2].split()[0] == "Z"

@@ -42,9 +42,14 @@ class Pipeline(OfflinePipeline):
         return self
 
     def run(
-        self, execution_input: Any, *, test_case: str | None = None, timeout: float = 300
+        self,
+        execution_input: Any,
+        *,
+        name: str | None = None,
+        test_case: str | None = None,
+        timeout: float = 300,
     ) -> ExecutionResult:
-        return super().run(execution_input, test_case=test_case, timeout=timeout)
+        return super().run(execution_input, name=name, test_case=test_case, timeout=timeout)
 
     def requests(self, api: Api) -> int:
         return len(self.standin.requests_to(api))

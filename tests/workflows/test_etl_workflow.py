@@ -81,7 +81,7 @@ def test_the_raw_object_is_at_the_output_key_and_equals_the_fetch(pipeline, etl_
     bucket, key = split_s3_uri(result.output["rawObject"])
     assert bucket == pipeline.data_bucket
     ingest_date = result.start_date.astimezone(UTC).date().isoformat()
-    assert key == f"raw/stock/symbol=MSFT/ingest_date={ingest_date}/{result.name}.json"
+    assert key == f"raw/stock/symbol=MSFT/ingest_date={ingest_date}/execution={result.name}.json"
 
     # Stored as the compact JSON document itself, as Step Functions writes a JSON-value Body.
     stored = pipeline.emulation.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -134,6 +134,34 @@ def test_a_successful_etl_run_sends_no_failure_notification(pipeline, etl_run) -
     assert pipeline.notifications.for_execution(result.execution_arn) == []
 
 
+# ---------------------------------------------------------------- execution names
+
+# Names Step Functions accepts that a Glue script or Spark could misread: values that look like options,
+# file names Spark treats as hidden (leading `_` or `.`), and 80 characters with letters beyond ASCII.
+EDGE_NAMES = ["-x", "--fetch_id", "_x", ".--" + "é" * 37 + "=._-" + "Z" * 36]
+
+
+@pytest.fixture(scope="module")
+def runs_with_edge_names(pipeline_stack):
+    pipeline = pipeline_stack.fresh()
+    return {name: pipeline.run({"workflow": "etl"}, name=name) for name in EDGE_NAMES}
+
+
+@pytest.mark.parametrize("name", EDGE_NAMES)
+def test_any_execution_name_runs_the_etl_workflow_end_to_end(pipeline, runs_with_edge_names, name) -> None:
+    assert max(len(n) for n in EDGE_NAMES) == 80
+    result = runs_with_edge_names[name]
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.name == name
+    summary = result.output["runSummary"]
+    assert summary["fetchId"] == name
+    assert (summary["rowsRead"], summary["rowsValid"], summary["rowsQuarantined"]) == (100, 100, 0)
+    bucket, key = split_s3_uri(result.output["rawObject"])
+    assert read_json(pipeline.emulation, bucket, key)["metadata"]["barCount"] == 100
+    summary_key = f"run-summaries/stock_minute_bars/{name}.json"
+    assert read_json(pipeline.emulation, pipeline.data_bucket, summary_key) == summary
+
+
 # ---------------------------------------------------------------- a bucket named by the input
 
 
@@ -171,6 +199,8 @@ def test_a_second_run_with_the_same_names_creates_nothing_and_duplicates_no_rows
 
     summary = second.output["runSummary"]
     assert (summary["rowsStoredBefore"], summary["rowsWritten"], summary["newRows"]) == (100, 100, 0)
+    # The same bars fetched again: nothing updated, nothing a duplicate.
+    assert (summary["rowsUnchanged"], summary["rowsUpdated"], summary["duplicatesDropped"]) == (100, 0, 0)
     rows = curated_rows(pipeline.emulation, pipeline.data_bucket, CURATED_PARTITION, tmp_path)
     assert len(rows) == 100
     assert len({row["ts"] for row in rows}) == 100

@@ -493,3 +493,30 @@ def test_a_run_reads_and_rewrites_only_the_partitions_it_touches(emulation, role
         "d03": [1, 2],
         "d21": [2],
     }
+
+
+CLEANING_SCRIPT = """
+    import shutil
+    import sys
+
+    arguments = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+    shutil.rmtree(arguments["--output"])  # deletes the prefix, writes nothing
+"""
+
+
+def test_objects_a_run_only_deletes_are_deleted(emulation, role_arn) -> None:
+    s3, glue = emulation.client("s3"), emulation.client("glue")
+    bucket = unique("cleaning")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="job.py", Body=textwrap.dedent(CLEANING_SCRIPT).encode())
+    s3.put_object(Bucket=bucket, Key="staging/left/part-0.parquet", Body=b"left by a killed run")
+    job = unique("cleaning-job")
+    glue.create_job(
+        Name=job,
+        Role=role_arn,
+        Command={"Name": "glueetl", "ScriptLocation": f"s3://{bucket}/job.py"},
+        DefaultArguments={"--output": f"s3://{bucket}/staging/"},
+    )
+    run = finished_run(glue, job, glue.start_job_run(JobName=job)["JobRunId"])
+    assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
+    assert keys(emulation, bucket) == ["job.py"]
