@@ -1,4 +1,5 @@
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +91,9 @@ def resolve_resources(translated: dict[str, Any], overrides: dict[str, str] | No
         for logical_id, resource in resources.items()
         if "Condition" not in resource or resolver.condition(resource["Condition"])
     }
+
+
+def samconfig_s3_prefixes() -> dict[str, str]:
+    """samconfig.toml's s3_prefix of `sam deploy` and of `sam package`: where this stack's artifacts go."""
+    config = tomllib.loads((REPO / "samconfig.toml").read_text())["default"]
+    return {command: config[command]["parameters"]["s3_prefix"] for command in ("deploy", "package")}

@@ -9,7 +9,7 @@ import fnmatch
 from typing import Any
 
 import pytest
-from conftest import ACCOUNT, REGION, resolve_resources
+from conftest import ACCOUNT, REGION, resolve_resources, samconfig_s3_prefixes
 
 ORIGINAL_NAMES = ("stockdatabucket2810202312", "subscriptionStream", "serviceSubscriptionptrTopic")
 STACK_BUCKET, STACK_STREAM, STACK_TOPIC = "<DataBucket>", "<SubscriptionStream>", "<NotificationTopic>"
@@ -183,3 +183,16 @@ def test_functions_read_only_their_secret_and_the_validator_nothing(translated):
         assert set(granted) == {"secretsmanager:GetSecretValue"}
         assert granted["secretsmanager:GetSecretValue"] == {"<RapidApiKeySecret>"}
     assert grants(resources, "ValidateExecutionInputFunctionRole") == {}
+
+
+def test_glue_reads_its_script_only_under_this_stacks_artifacts_prefix(template, translated):
+    # One owner: samconfig.toml's s3_prefix; the template's default follows it, for deploy and package alike.
+    prefixes = samconfig_s3_prefixes()
+    assert set(prefixes.values()) == {template["Parameters"]["DeploymentArtifactsPrefix"]["Default"]}
+    statements = role_statements(resolve_resources(translated), "GlueJobRole")
+    (script,) = [s for s in statements if s.get("Sid") == "ReadJobScript"]
+    bucket = template["Parameters"]["DeploymentArtifactsBucketPattern"]["Default"]
+    assert script["Resource"] == f"arn:aws:s3:::{bucket}/{prefixes['deploy']}/*"
+    # Not another stack's artifacts in the same managed bucket.
+    other_stack = f"arn:aws:s3:::{bucket.replace('*', 'x')}/other-stack/x"
+    assert not fnmatch.fnmatchcase(other_stack, script["Resource"])

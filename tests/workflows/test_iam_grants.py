@@ -53,8 +53,9 @@ def without_policy(resource: str, index: int) -> Callable[[Template], None]:
 def deploy_mutated(emulation, standin, tmp_path: Path, mutate: Callable[[Template], None]) -> Pipeline:
     template = yaml_parse((REPO / "template.yaml").read_text())
     mutate(template)
-    for directory in ("functions", "layers", "glue", "statemachine"):
-        (tmp_path / directory).symlink_to(REPO / directory)
+    # samconfig.toml too: its s3_prefix says where the Glue script goes, which the Glue role may read.
+    for entry in ("functions", "layers", "glue", "statemachine", "samconfig.toml"):
+        (tmp_path / entry).symlink_to(REPO / entry)
     (tmp_path / "template.yaml").write_text(json.dumps(template))
     return observed_pipeline(emulation, standin, template=tmp_path / "template.yaml", prefix="iam")
 
