@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import cfnlint.api
-from conftest import resolve_resources
+from conftest import iam_actions_of, resolve_resources
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
@@ -175,18 +175,6 @@ def test_definition_hard_codes_no_account_or_resource_arn(definition_text):
 
 
 # IAM actions that do not follow the aws-sdk API name.
-IAM_ACTION_FOR = {"s3:listBuckets": ["s3:ListAllMyBuckets"]}
-OPTIMISED_INTEGRATION_ACTIONS = {
-    "arn:aws:states:::lambda:invoke": ["lambda:InvokeFunction"],
-    "arn:aws:states:::glue:startJobRun.sync": [
-        "glue:StartJobRun",
-        "glue:GetJobRun",
-        "glue:GetJobRuns",
-        "glue:BatchStopJobRun",
-    ],
-}
-
-
 def role_statements(translated: dict[str, Any]) -> list[dict[str, Any]]:
     """The state machine role's statements as SAM translates them, conditions evaluated (defaults)."""
     role = resolve_resources(translated)["DataPipelineStateMachineRole"]
@@ -209,13 +197,8 @@ def granted_actions(translated: dict[str, Any]) -> set[str]:
 def test_role_grants_every_action_the_definition_calls(definition, translated):
     needed: set[str] = set()
     for _, state in iter_states(definition):
-        resource = state.get("Resource", "")
-        if resource.startswith("arn:aws:states:::aws-sdk:"):
-            api = resource.removeprefix("arn:aws:states:::aws-sdk:")
-            service, action = api.split(":")
-            needed |= set(IAM_ACTION_FOR.get(api, [f"{service}:{action[0].upper()}{action[1:]}"]))
-        elif resource:
-            needed |= set(OPTIMISED_INTEGRATION_ACTIONS[resource])
+        if state.get("Resource"):
+            needed |= iam_actions_of(state["Resource"])
     assert needed <= granted_actions(translated)
 
 
