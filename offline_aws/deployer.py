@@ -434,6 +434,8 @@ def _function(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, 
     }
     if "Description" in p:
         kwargs["Description"] = p["Description"]
+    if p.get("Tracing") in ("Active", "PassThrough"):  # SAM's Tracing is the function's TracingConfig mode
+        kwargs["TracingConfig"] = {"Mode": p["Tracing"]}
     created = d.client("lambda").create_function(**kwargs)
     d.emulation.require_lambda_runner().register_function_source(name, code_dir)
     return name, {"Arn": created["FunctionArn"]}
