@@ -70,12 +70,23 @@ class DeployedStack:
         return {lid: r for lid, r in self.resources.items() if r.resource_type == resource_type}
 
 
-def stack_name_from_samconfig(project_dir: Path, default: str = DEFAULT_STACK_NAME) -> str:
+def _samconfig_parameters(project_dir: Path, command: str) -> dict[str, Any]:
+    """The `default` environment's parameters of `command` in samconfig.toml, as the SAM CLI reads them."""
     config = project_dir / "samconfig.toml"
     if not config.is_file():
-        return default
+        return {}
     document = tomllib.loads(config.read_text())
-    return str(document.get("default", {}).get("global", {}).get("parameters", {}).get("stack_name", default))
+    return dict(document.get("default", {}).get(command, {}).get("parameters", {}))
+
+
+def stack_name_from_samconfig(project_dir: Path, default: str = DEFAULT_STACK_NAME) -> str:
+    return str(_samconfig_parameters(project_dir, "global").get("stack_name", default))
+
+
+def s3_prefix_from_samconfig(project_dir: Path) -> str | None:
+    """`sam deploy`'s s3_prefix: the key prefix of every artifact it uploads."""
+    prefix = _samconfig_parameters(project_dir, "deploy").get("s3_prefix")
+    return str(prefix) if prefix else None
 
 
 def deploy(
@@ -85,16 +96,20 @@ def deploy(
     stack_name: str | None = None,
     parameter_overrides: Mapping[str, str] | None = None,
     secret_values: Mapping[str, str | None] | None = None,
+    s3_prefix: str | None = None,
 ) -> DeployedStack:
     """Create the template's resources in the emulation. `secret_values` maps a secret's logical ID to the
     value it is created with, or None to create it without a value (as the template's own secret is on
-    AWS until a key is stored); other secrets get a random dummy value."""
+    AWS until a key is stored); other secrets get a random dummy value. Local artifacts are uploaded under
+    `s3_prefix`, else samconfig.toml's, else the stack name (what `sam deploy --guided` writes there)."""
     template_path = template_path.resolve()
     template = load_template(template_path)
     name = stack_name or stack_name_from_samconfig(template_path.parent)
-    return _Deployment(
+    deployment = _Deployment(
         emulation, template, template_path, name, parameter_overrides or {}, secret_values or {}
-    ).run()
+    )
+    deployment.s3_prefix = s3_prefix or s3_prefix_from_samconfig(template_path.parent) or name
+    return deployment.run()
 
 
 def _suffix() -> str:
@@ -159,6 +174,7 @@ class _Deployment:
             resource_attribute=self._attribute,
         )
         self._artifacts_bucket: str | None = None
+        self.s3_prefix = stack_name
         self._translated: dict[str, Any] | None = None
 
     # -------------------------------------------------------- driver
@@ -418,6 +434,8 @@ def _function(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, 
     }
     if "Description" in p:
         kwargs["Description"] = p["Description"]
+    if p.get("Tracing") in ("Active", "PassThrough"):  # SAM's Tracing is the function's TracingConfig mode
+        kwargs["TracingConfig"] = {"Mode": p["Tracing"]}
     created = d.client("lambda").create_function(**kwargs)
     d.emulation.require_lambda_runner().register_function_source(name, code_dir)
     return name, {"Arn": created["FunctionArn"]}
@@ -570,7 +588,7 @@ def _glue_job(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, 
         # As `sam package` does: upload the local script and point the job at the object.
         script = d.local_path(str(location), logical_id)
         digest = hashlib.md5(script.read_bytes(), usedforsecurity=False).hexdigest()
-        key = f"{d.stack_name}/{digest}{script.suffix}"
+        key = f"{d.s3_prefix}/{digest}{script.suffix}"
         d.client("s3").upload_file(str(script), d.artifacts_bucket(), key)
         command["ScriptLocation"] = f"s3://{d.artifacts_bucket()}/{key}"
     name = p.get("Name") or d.name(logical_id, max_length=255)

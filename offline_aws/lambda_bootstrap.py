@@ -166,6 +166,8 @@ def _invoke(handler: Callable[[Any, LambdaContext], Any], spec: dict[str, Any]) 
     request_id: str = spec["request_id"]
     timeout: float = float(spec["timeout"])
     context = LambdaContext(spec, deadline=time.monotonic() + timeout)
+    # As the Python runtime does: each invocation's trace header in the environment, for its duration.
+    os.environ["_X_AMZN_TRACE_ID"] = spec["trace_header"]
 
     def on_timeout() -> None:
         message = f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds"

@@ -19,6 +19,7 @@ import io
 import json
 import os
 import queue
+import secrets
 import shutil
 import subprocess
 import sys
@@ -68,6 +69,8 @@ class LambdaInvocation:
     layers: tuple[LayerContent, ...]
     event: Any
     role_arn: str = ""  # the function's role: its policies authorize the handler's calls
+    tracing_mode: str = "PassThrough"  # the function's TracingConfig.Mode
+    trace_header: str = ""  # X-Amzn-Trace-Id the caller passed, if any
 
 
 @dataclass(frozen=True)
@@ -79,16 +82,34 @@ class LambdaResult:
     duration_ms: float
 
 
+# Where Lambda's X-Ray daemon listens (a link-local address there); offline nothing listens, so whatever a
+# function's own X-Ray or OpenTelemetry code sends over UDP is dropped.
+XRAY_DAEMON_HOST, XRAY_DAEMON_PORT = "127.0.0.1", "2000"
+
+
 def base_handler_environment() -> dict[str, str]:
-    """What the Lambda runtime sets before the function's own variables."""
+    """What the Lambda runtime sets before the function's own variables, and nothing more: Lambda's defined
+    runtime variables (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html), X-Ray's
+    among them. The per-invocation `_X_AMZN_TRACE_ID` comes with each invocation (trace_header)."""
     return {
         "PATH": os.environ.get("PATH", os.defpath),
         "LANG": "en_US.UTF-8",
         "TZ": ":UTC",
-        # No X-Ray daemon here: Powertools Tracer and the X-Ray SDK would only complain.
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "AWS_XRAY_SDK_ENABLED": "false",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "AWS_XRAY_DAEMON_ADDRESS": f"{XRAY_DAEMON_HOST}:{XRAY_DAEMON_PORT}",
+        "_AWS_XRAY_DAEMON_ADDRESS": XRAY_DAEMON_HOST,
+        "_AWS_XRAY_DAEMON_PORT": XRAY_DAEMON_PORT,
     }
+
+
+def trace_header(tracing_mode: str, upstream: str = "") -> str:
+    """The `_X_AMZN_TRACE_ID` Lambda gives an invocation: the caller's header when it passed one, else a new
+    trace, sampled when the function's tracing is Active (offline: always, as no sampling rule applies)."""
+    if upstream:
+        return upstream
+    root = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+    sampled = "1" if tracing_mode == "Active" else "0"
+    return f"Root={root};Parent={secrets.token_hex(8)};Sampled={sampled}"
 
 
 class LambdaRunner:
@@ -160,6 +181,7 @@ class LambdaRunner:
             "function_version": invocation.version,
             "memory_size": invocation.memory_size,
             "result_path": str(result_path),
+            "trace_header": trace_header(invocation.tracing_mode, invocation.trace_header),
         }
         backstop = invocation.timeout_seconds + BACKSTOP_SECONDS
         output, ended = environment.invoke(

@@ -57,6 +57,7 @@ def create_function(emulation: Emulation, role_arn: str, tmp_path: Path) -> Call
         timeout: int = 10,
         environment: dict[str, str] | None = None,
         layers: list[str] | None = None,
+        tracing: str = "PassThrough",
     ) -> dict[str, Any]:
         code_dir = tmp_path / unique("code")
         code_dir.mkdir()
@@ -70,6 +71,7 @@ def create_function(emulation: Emulation, role_arn: str, tmp_path: Path) -> Call
             Timeout=timeout,
             Environment={"Variables": environment or {}},
             Layers=layers or [],
+            TracingConfig={"Mode": tracing},
         )
         return dict(created)
 

@@ -4,13 +4,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from aws_lambda_powertools import Tracer
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from execution_input.rules import SYMBOL, normalise_symbol
 from rapidapi import (
     ALPHA_VANTAGE,
-    TRACED_MODULES,
     InvalidUpstreamResponseError,
     UpstreamError,
     UpstreamQuotaExhaustedError,
@@ -20,8 +18,6 @@ from rapidapi import (
     reject_response,
     summarise,
 )
-
-tracer = Tracer(patch_modules=TRACED_MODULES)
 
 # The state machine keeps the result in its state, whose limit is 256 KiB.
 MAX_RESULT_BYTES = 200 * 1024
@@ -140,7 +136,6 @@ def parse_intraday_response(body: Any, symbol: str, interval: str, fetched_at: d
     )
 
 
-@tracer.capture_method(capture_response=False)
 def fetch_stock_data(event: FetchStockDataEvent) -> dict[str, Any]:
     body = get_json(
         ALPHA_VANTAGE,

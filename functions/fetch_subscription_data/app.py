@@ -2,20 +2,18 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rapidapi import TRACED_MODULES, parse_event
+from rapidapi import parse_event
 from subscription_data import FetchSubscriptionDataEvent, fetch_subscription_data
 
 logger = Logger()
-tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics()
 
 
 @logger.inject_lambda_context(correlation_id_path="executionId")
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_event(FetchSubscriptionDataEvent, event)

@@ -3,20 +3,16 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Tracer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from execution_input.rules import COUNTRY, normalise_country
 from rapidapi import (
     STREAMING_AVAILABILITY,
-    TRACED_MODULES,
     InvalidInputError,
     get_json,
     reject_response,
     summarise,
 )
-
-tracer = Tracer(patch_modules=TRACED_MODULES)
 
 
 class FetchSubscriptionDataEvent(BaseModel):
@@ -83,7 +79,6 @@ def parse_country_response(body: Any, fetched_at: datetime) -> SubscriptionData:
     )
 
 
-@tracer.capture_method(capture_response=False)
 def fetch_subscription_data(event: FetchSubscriptionDataEvent) -> dict[str, Any]:
     body = get_json(
         STREAMING_AVAILABILITY,

@@ -57,6 +57,7 @@ def install() -> None:
             layers=tuple(layers),
             event=event,
             role_arn=str(self.role or ""),
+            tracing_mode=str((self.tracing_config or {}).get("Mode", "PassThrough")),
         )
         self.logs_backend.ensure_log_group(self.logs_group_name)
         result = runner(invocation)

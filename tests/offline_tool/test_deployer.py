@@ -155,6 +155,20 @@ def test_a_local_glue_script_is_uploaded_and_the_job_points_at_it(emulation, sma
     assert bucket.startswith("aws-sam-cli-managed-default-samclisourcebucket-")
     assert emulation.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read() == b"print('the job')\n"
     assert job["DefaultArguments"] == {"--output": f"s3://{stack.ref('Data')}/out/"}
+    # No samconfig.toml: under the stack name, as `sam deploy --guided` sets s3_prefix.
+    assert key.startswith(f"{stack.stack_name}/")
+
+
+def test_local_artifacts_go_under_samconfigs_s3_prefix_as_sam_deploy_puts_them(
+    emulation, small_project
+) -> None:
+    (small_project / "samconfig.toml").write_text(
+        'version = 0.1\n[default.deploy.parameters]\ns3_prefix = "shared-prefix"\n'
+    )
+    stack = deploy(emulation, small_project / "template.yaml", stack_name=unique("small"))
+    job = emulation.client("glue").get_job(JobName=stack.ref("Job"))["Job"]
+    key = job["Command"]["ScriptLocation"].removeprefix("s3://").split("/", 1)[1]
+    assert key.startswith("shared-prefix/") and key.endswith(".py")
 
 
 def test_parameter_overrides_and_conditions(emulation, small_project) -> None:

@@ -1,4 +1,5 @@
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +91,32 @@ def resolve_resources(translated: dict[str, Any], overrides: dict[str, str] | No
         for logical_id, resource in resources.items()
         if "Condition" not in resource or resolver.condition(resource["Condition"])
     }
+
+
+def samconfig_s3_prefixes() -> dict[str, str]:
+    """samconfig.toml's s3_prefix of `sam deploy` and of `sam package`: where this stack's artifacts go."""
+    config = tomllib.loads((REPO / "samconfig.toml").read_text())["default"]
+    return {command: config[command]["parameters"]["s3_prefix"] for command in ("deploy", "package")}
+
+
+# The IAM actions a Task's Resource needs: an aws-sdk integration its API's action (where IAM names it
+# otherwise, as listed), an optimized integration what the Step Functions guide lists for it.
+SDK_API_ACTIONS = {"s3:listBuckets": ["s3:ListAllMyBuckets"]}
+OPTIMIZED_INTEGRATION_ACTIONS = {
+    "arn:aws:states:::lambda:invoke": ["lambda:InvokeFunction"],
+    # https://docs.aws.amazon.com/step-functions/latest/dg/glue-iam.html (.sync)
+    "arn:aws:states:::glue:startJobRun.sync": [
+        "glue:StartJobRun",
+        "glue:GetJobRun",
+        "glue:GetJobRuns",
+        "glue:BatchStopJobRun",
+    ],
+}
+
+
+def iam_actions_of(task_resource: str) -> set[str]:
+    if task_resource.startswith("arn:aws:states:::aws-sdk:"):
+        api = task_resource.removeprefix("arn:aws:states:::aws-sdk:")
+        service, action = api.split(":")
+        return set(SDK_API_ACTIONS.get(api, [f"{service}:{action[0].upper()}{action[1:]}"]))
+    return set(OPTIMIZED_INTEGRATION_ACTIONS[task_resource])

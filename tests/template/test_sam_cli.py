@@ -5,6 +5,7 @@ downloads, so the test itself never reaches the internet; the built handlers the
 Lambda's python3.11 runtime puts on their path.
 """
 
+import fnmatch
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
+from conftest import resolve_resources, samconfig_s3_prefixes
 from moto.server import ThreadedMotoServer
 from samcli.yamlhelper import yaml_parse
 
@@ -63,15 +65,10 @@ def test_sam_validate_lint_passes(repo):
 def test_sam_build_puts_what_functions_share_in_the_layer_once(built_template, tmp_path):
     build = built_template.parent
     layer = build / "RequestsLayer" / "python"
-    for package in (
-        "requests",
-        "aws_lambda_powertools",
-        "aws_xray_sdk",
-        "pydantic",
-        "rapidapi",
-        "execution_input",
-    ):
+    for package in ("requests", "aws_lambda_powertools", "pydantic", "rapidapi", "execution_input"):
         assert (layer / package / "__init__.py").is_file(), f"{package} is not in the layer"
+    # No X-Ray SDK (no releases after 2027-02-25): Lambda's active tracing needs none.
+    assert not {"aws_xray_sdk", "wrapt"} & {path.name for path in layer.iterdir()}
     for function in FUNCTIONS:
         assert (build / function / "app.py").is_file()
         packages = [path.name for path in (build / function).iterdir() if path.is_dir()]
@@ -104,7 +101,6 @@ def test_built_handlers_import_from_their_package_the_layer_and_the_runtime_only
                 "AWS_LAMBDA_FUNCTION_NAME": function,
                 "AWS_REGION": REGION,
                 "POWERTOOLS_SERVICE_NAME": function,
-                "POWERTOOLS_TRACE_DISABLED": "true",
                 **bounds,
             },
             capture_output=True,
@@ -124,21 +120,25 @@ def emulated_s3() -> Any:
     server.stop()
 
 
-def test_sam_package_uploads_every_artifact(repo, built_template, emulated_s3, tmp_path):
+def test_sam_package_uploads_every_artifact(repo, built_template, emulated_s3, tmp_path, translated):
     endpoint, s3 = emulated_s3
     s3.create_bucket(Bucket="artifacts")
     packaged = tmp_path / "packaged.yaml"
+    # The built template sits outside the project, where sam finds no samconfig.toml: pass its prefix.
+    prefix = samconfig_s3_prefixes()["package"]
     sam(
         repo,
         "package",
         "--template-file", str(built_template),
         "--s3-bucket", "artifacts",
+        "--s3-prefix", prefix,
         "--output-template-file", str(packaged),
         "--region", REGION,
         env={"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "x"},
     )  # fmt: skip
     resources = yaml_parse(packaged.read_text())["Resources"]
     uploaded = {obj["Key"] for obj in s3.list_objects_v2(Bucket="artifacts")["Contents"]}
+    assert all(key.startswith(f"{prefix}/") for key in uploaded), uploaded
 
     def key_of(uri: str) -> str:
         assert uri.startswith("s3://artifacts/"), uri
@@ -157,6 +157,12 @@ def test_sam_package_uploads_every_artifact(repo, built_template, emulated_s3, t
     locations["DataPipelineStateMachine"] = definition["Key"]
     assert set(locations.values()) <= uploaded, locations
 
+    # The Glue job role's grant, resolved for this bucket, admits the uploaded script's key.
+    resolved = resolve_resources(translated, {"DeploymentArtifactsBucketPattern": "artifacts"})
+    statements = resolved["GlueJobRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (read_script,) = [statement for statement in statements if statement["Sid"] == "ReadJobScript"]
+    script_arn = f"arn:aws:s3:::artifacts/{locations['StockDataGlueJob']}"
+    assert fnmatch.fnmatchcase(script_arn, read_script["Resource"])
     script = s3.get_object(Bucket="artifacts", Key=locations["StockDataGlueJob"])["Body"].read()
     assert script == (repo / "glue" / "stock_data_etl.py").read_bytes()
     body = s3.get_object(Bucket="artifacts", Key=locations["DataPipelineStateMachine"])["Body"].read()

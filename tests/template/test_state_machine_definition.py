@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import cfnlint.api
+from conftest import iam_actions_of, resolve_resources
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
@@ -180,52 +181,39 @@ def test_definition_hard_codes_no_account_or_resource_arn(definition_text):
 
 
 # IAM actions that do not follow the aws-sdk API name.
-IAM_ACTION_FOR = {"s3:listBuckets": ["s3:ListAllMyBuckets"]}
-OPTIMISED_INTEGRATION_ACTIONS = {
-    "arn:aws:states:::lambda:invoke": ["lambda:InvokeFunction"],
-    "arn:aws:states:::glue:startJobRun.sync": [
-        "glue:StartJobRun",
-        "glue:GetJobRun",
-        "glue:GetJobRuns",
-        "glue:BatchStopJobRun",
-    ],
-}
+def role_statements(translated: dict[str, Any]) -> list[dict[str, Any]]:
+    """The state machine role's statements as SAM translates them, conditions evaluated (defaults)."""
+    role = resolve_resources(translated)["DataPipelineStateMachineRole"]
+    statements = []
+    for policy in role["Properties"]["Policies"]:
+        listed = policy["PolicyDocument"]["Statement"]
+        statements += listed if isinstance(listed, list) else [listed]
+    return statements
 
 
-def granted_actions(state_machine: dict[str, Any]) -> set[str]:
+def granted_actions(translated: dict[str, Any]) -> set[str]:
     actions: set[str] = set()
-    for policy in state_machine["Policies"]:
-        if "LambdaInvokePolicy" in policy:
-            actions.add("lambda:InvokeFunction")
-        for statement in policy.get("Statement", []):
-            if statement["Effect"] == "Allow":
-                listed = statement["Action"]
-                actions |= {listed} if isinstance(listed, str) else set(listed)
+    for statement in role_statements(translated):
+        if statement["Effect"] == "Allow":
+            listed = statement["Action"]
+            actions |= {listed} if isinstance(listed, str) else set(listed)
     return actions
 
 
-def test_role_grants_every_action_the_definition_calls(definition, state_machine):
+def test_role_grants_every_action_the_definition_calls(definition, translated):
     needed: set[str] = set()
     for _, state in iter_states(definition):
-        resource = state.get("Resource", "")
-        if resource.startswith("arn:aws:states:::aws-sdk:"):
-            api = resource.removeprefix("arn:aws:states:::aws-sdk:")
-            service, action = api.split(":")
-            needed |= set(IAM_ACTION_FOR.get(api, [f"{service}:{action[0].upper()}{action[1:]}"]))
-        elif resource:
-            needed |= set(OPTIMISED_INTEGRATION_ACTIONS[resource])
-    assert needed <= granted_actions(state_machine)
+        if state.get("Resource"):
+            needed |= iam_actions_of(state["Resource"])
+    assert needed <= granted_actions(translated)
 
 
-def test_wildcard_resources_only_for_calls_that_admit_nothing_narrower(state_machine):
-    allowed_wide = ("s3:ListAllMyBuckets", "kinesis:ListStreams", "sns:ListTopics", "logs:", "xray:")
-    for policy in state_machine["Policies"]:
-        for statement in policy.get("Statement", []):
-            if statement["Resource"] == "*":
-                actions = (
-                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                )
-                assert all(a.startswith(allowed_wide) for a in actions), statement["Sid"]
+def test_wildcard_resources_only_for_calls_that_admit_nothing_narrower(translated):
+    allowed_wide = ("s3:ListAllMyBuckets", "kinesis:ListStreams", "sns:ListTopics", "logs:")
+    for statement in role_statements(translated):
+        if statement["Resource"] == "*":
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert all(a.startswith(allowed_wide) for a in actions), statement["Sid"]
 
 
 def test_definition_passes_the_asl_linter(definition_text, state_machine):

@@ -78,7 +78,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "DataPipelineTests",
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "POWERTOOLS_SERVICE_NAME": SERVICE,

@@ -45,6 +45,7 @@ def test_functions_get_their_code_layer_environment_and_handler(
     assert configuration["Handler"] == "app.lambda_handler"
     assert configuration["Runtime"] == "python3.11"
     assert configuration["Timeout"] == 30
+    assert configuration["TracingConfig"] == {"Mode": "Active"}  # Globals' Tracing: Active
     assert [layer["Arn"] for layer in configuration["Layers"]] == [project_stack.ref("RequestsLayer")]
     variables = configuration["Environment"]["Variables"]
     assert variables["RAPIDAPI_KEY_SECRET_ARN"] == project_stack.ref("RapidApiKeySecret")

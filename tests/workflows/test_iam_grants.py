@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulation_helpers import task_failures
+from emulation_helpers import task_failures, unique
 from pipeline_helpers import REPO, Pipeline, observed_pipeline
 from samcli.yamlhelper import yaml_parse
 
@@ -27,9 +27,14 @@ def statements(template: Template, resource: str) -> list[dict[str, Any]]:
     return next(p["Statement"] for p in properties["Policies"] if "Statement" in p)
 
 
+def sid_of(statement: dict[str, Any]) -> str:
+    # A statement granted only under a condition is `!If [Condition, statement, AWS::NoValue]`.
+    return str(statement["Fn::If"][1]["Sid"] if "Fn::If" in statement else statement["Sid"])
+
+
 def without_action(resource: str, sid: str, action: str) -> Callable[[Template], None]:
     def mutate(template: Template) -> None:
-        statement = next(s for s in statements(template, resource) if s["Sid"] == sid)
+        statement = next(s for s in statements(template, resource) if sid_of(s) == sid)
         statement["Action"] = [a for a in statement["Action"] if a != action]
 
     return mutate
@@ -38,7 +43,7 @@ def without_action(resource: str, sid: str, action: str) -> Callable[[Template],
 def without_statement(resource: str, sid: str) -> Callable[[Template], None]:
     def mutate(template: Template) -> None:
         listed = statements(template, resource)
-        listed.remove(next(s for s in listed if s["Sid"] == sid))
+        listed.remove(next(s for s in listed if sid_of(s) == sid))
 
     return mutate
 
@@ -50,13 +55,22 @@ def without_policy(resource: str, index: int) -> Callable[[Template], None]:
     return mutate
 
 
-def deploy_mutated(emulation, standin, tmp_path: Path, mutate: Callable[[Template], None]) -> Pipeline:
+def deploy_mutated(
+    emulation,
+    standin,
+    tmp_path: Path,
+    mutate: Callable[[Template], None],
+    overrides: dict[str, str] | None = None,
+) -> Pipeline:
     template = yaml_parse((REPO / "template.yaml").read_text())
     mutate(template)
-    for directory in ("functions", "layers", "glue", "statemachine"):
-        (tmp_path / directory).symlink_to(REPO / directory)
+    # samconfig.toml too: its s3_prefix says where the Glue script goes, which the Glue role may read.
+    for entry in ("functions", "layers", "glue", "statemachine", "samconfig.toml"):
+        (tmp_path / entry).symlink_to(REPO / entry)
     (tmp_path / "template.yaml").write_text(json.dumps(template))
-    return observed_pipeline(emulation, standin, template=tmp_path / "template.yaml", prefix="iam")
+    return observed_pipeline(
+        emulation, standin, template=tmp_path / "template.yaml", prefix="iam", overrides=overrides
+    )
 
 
 STREAMING = {"workflow": "streaming"}
@@ -78,7 +92,7 @@ MISSING_GRANTS = [
         id="state-machine-kinesis-ListStreams",
     ),
     pytest.param(
-        without_action("DataPipelineStateMachine", "NotifySubscribers", "sns:Publish"),
+        without_statement("DataPipelineStateMachine", "NotifySubscribers"),
         STREAMING,
         "PublishRecordNotification",
         "Sns.AuthorizationErrorException",
@@ -117,6 +131,38 @@ def test_a_missing_grant_fails_the_run_where_aws_would(
 
     assert result.status == "FAILED"
     assert result.error == error, (result.error, error_message(result.cause))
+    assert task_failures(result)[0] == (failed_at, error)
+    assert "is not authorized to perform" in result.cause
+
+
+CREATE_GRANTS = [
+    pytest.param(
+        "CreateInputBucket", "InputBucketName", ETL, "batchBucketName", "CreateBucketInUsEast1",
+        "S3.AccessDeniedException", id="state-machine-s3-CreateBucket",
+    ),
+    pytest.param(
+        "CreateInputStream", "InputStreamName", STREAMING, "streamName", "CreateStream",
+        "Kinesis.AccessDeniedException", id="state-machine-kinesis-CreateStream",
+    ),
+    pytest.param(
+        "CreateInputTopic", "InputTopicName", STREAMING, "topicName", "CreateTopic",
+        "Sns.AuthorizationErrorException", id="state-machine-sns-CreateTopic",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("sid", "parameter", "workflow", "field", "failed_at", "error"), CREATE_GRANTS)
+def test_creating_the_name_an_input_may_name_needs_its_create_grant(
+    emulation, rapidapi_standin, tmp_path, sid, parameter, workflow, field, failed_at, error
+) -> None:
+    """The stack's own resources need no create grant (the unchanged template's run shows it); the one
+    name per kind that Input*Name allows does, once the workflow finds it missing."""
+    name = unique("input")
+    mutate = without_statement("DataPipelineStateMachine", sid)
+    pipeline = deploy_mutated(emulation, rapidapi_standin, tmp_path, mutate, overrides={parameter: name})
+    result = pipeline.run({**workflow, field: name})
+
+    assert (result.status, result.error) == ("FAILED", error), error_message(result.cause)
     assert task_failures(result)[0] == (failed_at, error)
     assert "is not authorized to perform" in result.cause
 

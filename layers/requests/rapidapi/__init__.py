@@ -3,7 +3,6 @@
 from rapidapi.client import (
     ALPHA_VANTAGE,
     STREAMING_AVAILABILITY,
-    TRACED_MODULES,
     RapidApi,
     get_json,
     read_api_key,
@@ -28,7 +27,6 @@ from rapidapi.events import parse_event, summarise
 __all__ = [
     "ALPHA_VANTAGE",
     "STREAMING_AVAILABILITY",
-    "TRACED_MODULES",
     "InvalidInputError",
     "InvalidUpstreamResponseError",
     "RapidApi",

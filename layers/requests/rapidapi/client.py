@@ -24,10 +24,6 @@ from rapidapi.errors import (
 logger = Logger(child=True)
 metrics = Metrics()
 
-# What a fetch function calls, the only libraries its Tracer patches: requests (RapidAPI) and botocore
-# (Secrets Manager). Without a list Powertools patches every library the X-Ray SDK supports and finds.
-TRACED_MODULES = ("requests", "botocore")
-
 KEY_SECRET_ENV = "RAPIDAPI_KEY_SECRET_ARN"
 KEY_CACHE_SECONDS = 300
 # The stack output SetRapidApiKeyCommand says "--secret-string YOUR_KEY"; pasted unchanged, it is no key.

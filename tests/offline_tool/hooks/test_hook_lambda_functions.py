@@ -2,6 +2,7 @@
 (subprocesses, reused while the configuration holds, as on AWS), their errors named by class."""
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -116,6 +117,30 @@ def test_the_runtime_sets_extra_handler_variables(emulation, create_function) ->
         assert invoke(emulation, function["FunctionName"], {}) == (None, "http://127.0.0.1:9")
     finally:
         emulation.lambda_runner.extra_env.pop("ALPHA_VANTAGE_BASE_URL")
+
+
+TRACING_VARIABLES = """
+import os
+
+def handler(event, context):
+    names = ("_X_AMZN_TRACE_ID", "AWS_XRAY_CONTEXT_MISSING", "AWS_XRAY_DAEMON_ADDRESS",
+             "POWERTOOLS_TRACE_DISABLED", "AWS_XRAY_SDK_ENABLED")
+    return {name: os.environ.get(name) for name in names}
+"""
+
+
+def test_a_handler_sees_the_x_ray_variables_lambda_sets_and_no_others(emulation, create_function) -> None:
+    for mode, sampled in (("Active", "1"), ("PassThrough", "0")):
+        function = create_function(TRACING_VARIABLES, tracing=mode)
+        first = invoke(emulation, function["FunctionName"], {})[1]
+        second = invoke(emulation, function["FunctionName"], {})[1]  # the same, warm environment
+        header = re.compile(rf"Root=1-[0-9a-f]{{8}}-[0-9a-f]{{24}};Parent=[0-9a-f]{{16}};Sampled={sampled}")
+        assert header.fullmatch(first["_X_AMZN_TRACE_ID"]) and header.fullmatch(second["_X_AMZN_TRACE_ID"])
+        assert first["_X_AMZN_TRACE_ID"] != second["_X_AMZN_TRACE_ID"]  # one trace header per invocation
+        assert first["AWS_XRAY_CONTEXT_MISSING"] == "LOG_ERROR"
+        assert re.fullmatch(r"[0-9.]+:\d+", first["AWS_XRAY_DAEMON_ADDRESS"])
+        # Nothing Lambda does not set: tracing stays on, as with Tracing: Active on AWS.
+        assert first["POWERTOOLS_TRACE_DISABLED"] is None and first["AWS_XRAY_SDK_ENABLED"] is None
 
 
 def retrying_state_machine(function_arn: str) -> dict:
