@@ -204,7 +204,21 @@ GRANTS: dict[Grant, Reason] = {
         ["s3:PutObject", "s3:DeleteObject"],
         [f"{DATA}/curated/*"],
         Code(
-            GLUE_SCRIPT, "--curated_path", "the dynamic partition overwrite writes and replaces their files"
+            GLUE_SCRIPT,
+            "--curated_path",
+            "merge_into_curated moves each partition's new file in (a rename: copy, then delete) and its"
+            " old ones out",
+        ),
+    ),
+    **grant(
+        GLUE,
+        ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        [f"{DATA}/staging/*"],
+        Code(
+            GLUE_SCRIPT,
+            "--staging_path",
+            "Spark writes the rewritten partitions under the staging path, the move reads them as its copy"
+            " source, and the run clears staging before and after",
         ),
     ),
     **grant(
