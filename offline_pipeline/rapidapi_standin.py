@@ -7,12 +7,15 @@
         store_secret(standin.api_key)             # the key the fetch functions must send
         standin.script("alpha-vantage", ScriptedResponse.error(429, "rapidapi_429_quota"))
         ...                                       # first call gets 429, later calls the normal answer
+        standin.script("alpha-vantage", ScriptedResponse.status_only(500), target="AAPL")
+        ...                                       # only AAPL's next call gets 500; other symbols answer
         standin.requests_to("alpha-vantage")      # what was asked, headers without the key
 
 Routes: `GET /query?function=TIME_SERIES_INTRADAY&symbol=X&interval=I` (the reference MSFT payload with
 symbol and interval replaced), `GET /countries` and `GET /countries/{code}` (404 for unknown codes).
-A missing or wrong `X-RapidAPI-Key` gets RapidAPI's 401. Scripted answers are per API and played in
-order before normal answers resume. The key is never logged or recorded.
+A missing or wrong `X-RapidAPI-Key` gets RapidAPI's 401. Scripted answers are per API, or per symbol or
+country of an API (`target`), and played in order before normal answers resume; a call for a target with
+answers of its own plays those first. The key is never logged or recorded.
 """
 
 import json
@@ -38,6 +41,20 @@ def _load(name: str) -> Any:
 
 ERROR_BODIES: dict[str, dict[str, str]] = _load("error_bodies.json")
 INTERVALS = ("1min", "5min", "15min", "30min", "60min")
+
+
+def _target_key(api: Api, target: str) -> str:
+    # As the upstream APIs match them: symbols in any case, country codes in lower case.
+    return target.upper() if api == "alpha-vantage" else target.lower()
+
+
+def _request_target(api: Api, path: str, query: dict[str, list[str]]) -> str | None:
+    """The symbol or country a request is about, or None (the list of all countries)."""
+    if api == "alpha-vantage":
+        symbols = query.get("symbol")
+        return _target_key(api, symbols[0]) if symbols else None
+    parts = path.rstrip("/").split("/")
+    return _target_key(api, parts[-1]) if len(parts) > 2 else None
 
 
 @dataclass(frozen=True)
@@ -100,10 +117,8 @@ class RapidApiStandIn:
     def __init__(self, api_key: str | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.api_key = api_key or secrets.token_hex(25)
         self.requests: list[RecordedRequest] = []
-        self._scripts: dict[Api, deque[ScriptedResponse]] = {
-            "alpha-vantage": deque(),
-            "streaming-availability": deque(),
-        }
+        # Keyed by API and target (a symbol or country; None: any call to the API).
+        self._scripts: dict[tuple[Api, str | None], deque[ScriptedResponse]] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
@@ -119,10 +134,12 @@ class RapidApiStandIn:
         """The environment variables that point the fetch functions here."""
         return {"ALPHA_VANTAGE_BASE_URL": self.base_url, "STREAMING_AVAILABILITY_BASE_URL": self.base_url}
 
-    def script(self, api: Api, *responses: ScriptedResponse) -> None:
-        """Queue answers for `api`, played in order before normal answers resume."""
+    def script(self, api: Api, *responses: ScriptedResponse, target: str | None = None) -> None:
+        """Queue answers for `api`, played in order before normal answers resume; with `target`, only
+        for calls about that symbol (alpha-vantage) or country code (streaming-availability)."""
+        key = None if target is None else _target_key(api, target)
         with self._lock:
-            self._scripts[api].extend(responses)
+            self._scripts.setdefault((api, key), deque()).extend(responses)
 
     def requests_to(self, api: Api) -> list[RecordedRequest]:
         with self._lock:
@@ -132,8 +149,7 @@ class RapidApiStandIn:
         """Forget recorded requests and drop unplayed scripts."""
         with self._lock:
             self.requests.clear()
-            for queue in self._scripts.values():
-                queue.clear()
+            self._scripts.clear()
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -163,9 +179,13 @@ class RapidApiStandIn:
     ) -> None:
         self.stop()
 
-    def _next_script(self, api: Api) -> ScriptedResponse | None:
+    def _next_script(self, api: Api, target: str | None) -> ScriptedResponse | None:
         with self._lock:
-            return self._scripts[api].popleft() if self._scripts[api] else None
+            for key in (target, None):
+                queue = self._scripts.get((api, key))
+                if queue:
+                    return queue.popleft()
+            return None
 
     def _answer(self, api: Api, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
         if api == "alpha-vantage":
@@ -214,7 +234,7 @@ class RapidApiStandIn:
                 if not key_matched:
                     self._send(401, ERROR_BODIES["rapidapi_401_invalid_key"])
                     return
-                scripted = standin._next_script(api)
+                scripted = standin._next_script(api, _request_target(api, url.path, query))
                 if scripted is not None:
                     time.sleep(scripted.delay_seconds)
                     if scripted.body is not None:

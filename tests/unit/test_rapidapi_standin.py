@@ -106,3 +106,27 @@ def test_a_server_never_started_stops_at_once():
     stopper.start()
     stopper.join(timeout=2)
     assert not stopper.is_alive()
+
+
+def test_an_answer_scripted_for_one_symbol_or_country_fails_only_that_one(server):
+    server.script("alpha-vantage", ScriptedResponse.status_only(500), target="aapl")
+    server.script("streaming-availability", ScriptedResponse.error(429, "rapidapi_429_quota"), target="AE")
+    intraday = {"function": "TIME_SERIES_INTRADAY", "interval": "1min"}
+
+    assert get(server, "/query", symbol="MSFT", **intraday).json()["Meta Data"]["2. Symbol"] == "MSFT"
+    assert get(server, "/countries/us").status_code == 200
+    assert get(server, "/query", symbol="AAPL", **intraday).status_code == 500
+    assert get(server, "/countries/ae").status_code == 429
+    # Played once each; then the target's normal answer, its symbol echoed.
+    assert get(server, "/query", symbol="AAPL", **intraday).json()["Meta Data"]["2. Symbol"] == "AAPL"
+    assert get(server, "/countries/ae").json()["countryCode"] == "ae"
+
+
+def test_a_targets_own_answers_come_before_the_apis(server):
+    server.script("alpha-vantage", ScriptedResponse.status_only(503))
+    server.script("alpha-vantage", ScriptedResponse.status_only(500), target="IBM")
+    intraday = {"function": "TIME_SERIES_INTRADAY", "interval": "1min"}
+
+    assert get(server, "/query", symbol="IBM", **intraday).status_code == 500
+    assert get(server, "/query", symbol="IBM", **intraday).status_code == 503
+    assert get(server, "/query", symbol="IBM", **intraday).status_code == 200
