@@ -105,11 +105,15 @@ def deploy(
     template_path = template_path.resolve()
     template = load_template(template_path)
     name = stack_name or stack_name_from_samconfig(template_path.parent)
-    deployment = _Deployment(
-        emulation, template, template_path, name, parameter_overrides or {}, secret_values or {}
-    )
-    deployment.s3_prefix = s3_prefix or s3_prefix_from_samconfig(template_path.parent) or name
-    return deployment.run()
+    return _Deployment(
+        emulation,
+        template,
+        template_path,
+        name,
+        parameter_overrides or {},
+        secret_values or {},
+        s3_prefix or s3_prefix_from_samconfig(template_path.parent) or name,
+    ).run()
 
 
 def _suffix() -> str:
@@ -146,6 +150,7 @@ class _Deployment:
         stack_name: str,
         overrides: Mapping[str, str],
         secret_values: Mapping[str, str | None],
+        s3_prefix: str,
     ) -> None:
         self.emulation = emulation
         self.template = template
@@ -174,7 +179,7 @@ class _Deployment:
             resource_attribute=self._attribute,
         )
         self._artifacts_bucket: str | None = None
-        self.s3_prefix = stack_name
+        self.s3_prefix = s3_prefix  # where local artifacts are uploaded
         self._translated: dict[str, Any] | None = None
 
     # -------------------------------------------------------- driver

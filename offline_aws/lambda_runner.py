@@ -70,7 +70,6 @@ class LambdaInvocation:
     event: Any
     role_arn: str = ""  # the function's role: its policies authorize the handler's calls
     tracing_mode: str = "PassThrough"  # the function's TracingConfig.Mode
-    trace_header: str = ""  # X-Amzn-Trace-Id the caller passed, if any
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ XRAY_DAEMON_HOST, XRAY_DAEMON_PORT = "127.0.0.1", "2000"
 def base_handler_environment() -> dict[str, str]:
     """What the Lambda runtime sets before the function's own variables, and nothing more: Lambda's defined
     runtime variables (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html), X-Ray's
-    among them. The per-invocation `_X_AMZN_TRACE_ID` comes with each invocation (trace_header)."""
+    among them. The per-invocation `_X_AMZN_TRACE_ID` comes with each invocation (`trace_header`)."""
     return {
         "PATH": os.environ.get("PATH", os.defpath),
         "LANG": "en_US.UTF-8",
@@ -102,11 +101,10 @@ def base_handler_environment() -> dict[str, str]:
     }
 
 
-def trace_header(tracing_mode: str, upstream: str = "") -> str:
-    """The `_X_AMZN_TRACE_ID` Lambda gives an invocation: the caller's header when it passed one, else a new
-    trace, sampled when the function's tracing is Active (offline: always, as no sampling rule applies)."""
-    if upstream:
-        return upstream
+def trace_header(tracing_mode: str) -> str:
+    """The `_X_AMZN_TRACE_ID` Lambda gives an invocation that arrives without one (offline, every one: no
+    caller passes its header on): a new trace, sampled when the function's tracing is Active (always
+    offline, as no sampling rule applies)."""
     root = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
     sampled = "1" if tracing_mode == "Active" else "0"
     return f"Root={root};Parent={secrets.token_hex(8)};Sampled={sampled}"
@@ -181,7 +179,7 @@ class LambdaRunner:
             "function_version": invocation.version,
             "memory_size": invocation.memory_size,
             "result_path": str(result_path),
-            "trace_header": trace_header(invocation.tracing_mode, invocation.trace_header),
+            "trace_header": trace_header(invocation.tracing_mode),
         }
         backstop = invocation.timeout_seconds + BACKSTOP_SECONDS
         output, ended = environment.invoke(
