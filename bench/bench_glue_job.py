@@ -187,9 +187,16 @@ class Runner:
         fetch_id = f"run-{self.runs:04d}"
         summary_path = self.root / "summaries" / f"{fetch_id}.json"
         summary_path.parent.mkdir(parents=True, exist_ok=True)
+        # The run's raw folder, as the state machine gives it: one file per document.
+        folder = self.root / "runs" / fetch_id
+        folder.mkdir(parents=True)
+        for number, path in enumerate(raw):
+            (folder / f"{number:04d}.json").symlink_to(path)
         argv = [
             "--JOB_NAME", "bench",
-            "--raw_paths", ",".join(str(p) for p in raw),
+            "--raw_path", str(folder),
+            "--pending_path", str(self.root / "pending"),
+            "--staging_path", str(self.root / "staging"),
             "--curated_path", str(curated or self.curated),
             "--quarantine_path", str(self.root / "quarantine"),
             "--run_summary_path", str(summary_path),

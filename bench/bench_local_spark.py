@@ -45,7 +45,8 @@ def child(setting: str, root: Path) -> None:
     up = time.perf_counter()
     document = raw_document("MSFT", bars_for(date(2024, 1, 2), 0, 100, 1), datetime.now())
     raw = put_raw(root, "fetch-1", document)
-    argv = ["--JOB_NAME", "bench", "--raw_paths", str(raw), "--curated_path", str(root / "curated"),
+    argv = ["--JOB_NAME", "bench", "--raw_path", str(raw.parent), "--pending_path", str(root / "pending"),
+            "--staging_path", str(root / "staging"), "--curated_path", str(root / "curated"),
             "--quarantine_path", str(root / "quarantine"), "--run_summary_path", str(root / "summary.json"),
             "--fetch_id", "fetch-1"]  # fmt: skip
     stock_data_etl.run(spark, stock_data_etl.parse_arguments(argv))

@@ -4,16 +4,18 @@ A Glue 5.0 job (Spark 3.5, Python 3.11) written as plain PySpark, so it runs the
 Arguments arrive Glue-style, each `--name` followed by its value as the next argv item (Glue adds its own,
 which are ignored):
 
-  --raw_paths         comma-separated raw objects of this execution (one JSON document each)
+  --raw_path          the folder of this execution's raw objects (one JSON document per symbol)
+  --pending_path      the folder of raw objects an earlier failed run left uncurated (execution=<name>/)
   --curated_path      root of the curated dataset, partitioned by symbol and trade_date
   --staging_path      where the run writes the rewritten partitions before they enter the dataset
   --quarantine_path   root for rejected rows, one folder per fetch
   --run_summary_path  object the run summary JSON is written to
-  --fetch_id          the fetch (execution name) the raw objects came from
+  --fetch_id          the fetch (execution name) this run is for
 
-Each run reads only its own raw objects and the curated partitions they touch, keeps one row per
-(symbol, ts) with the newest fetch winning, and rewrites exactly those partitions: per-run work follows
-the new data, not the length of history, and re-running a fetch gives the same dataset.
+Each run reads its own raw objects, whatever a failed run left pending, and the curated partitions they
+touch, keeps one row per (symbol, ts) with the newest fetch winning, and rewrites exactly those
+partitions: per-run work follows the new data, not the length of history, and re-running a fetch gives
+the same dataset. The pending objects it curated are deleted once the dataset holds them.
 
 Spark writes under its output path first (`_temporary/`, `.spark-staging-*/`) and a killed run leaves that
 behind, empty or partial part files included (SPARK-54651), where any reader of the dataset's files would
@@ -68,7 +70,7 @@ RAW_SCHEMA = T.StructType(
             T.StructType(
                 [
                     T.StructField(name, T.StringType())
-                    for name in ("symbol", "interval", "timeZone", "fetchedAt")
+                    for name in ("symbol", "interval", "timeZone", "fetchedAt", "fetchId")
                 ]
             ),
         ),
@@ -103,7 +105,8 @@ DERIVED = ("typical_price", "vwap", "minute_return")
 
 
 class JobArguments(NamedTuple):
-    raw_paths: str
+    raw_path: str
+    pending_path: str
     curated_path: str
     staging_path: str
     quarantine_path: str
@@ -152,6 +155,27 @@ def configure(spark: SparkSession) -> None:
     conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
 
 
+def list_json_files(spark: SparkSession, pattern: str) -> list[str]:
+    """The JSON files matching a Hadoop glob, sorted; none when nothing matches (or the folder is absent)."""
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(pattern)
+    statuses = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).globStatus(path) or []
+    # Spark skips files named like hidden ones: neither read them nor count (or delete) them as read.
+    return sorted(
+        str(status.getPath())
+        for status in statuses
+        if status.isFile() and not status.getPath().getName().startswith(("_", "."))
+    )
+
+
+def delete_files(spark: SparkSession, files: list[str]) -> None:
+    jvm = spark.sparkContext._jvm
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
+    for name in files:
+        path = jvm.org.apache.hadoop.fs.Path(name)
+        path.getFileSystem(hadoop_conf).delete(path, False)
+
+
 def read_raw_documents(spark: SparkSession, raw_paths: list[str]) -> DataFrame:
     """One row per raw object; an object that is not JSON of the contract's shape fails the run."""
     return (
@@ -174,7 +198,8 @@ def explode_bars(documents: DataFrame, fetch_id: str) -> DataFrame:
         F.col("metadata.timeZone").alias("time_zone"),
         F.col("metadata.interval").alias("interval"),
         F.to_timestamp("metadata.fetchedAt").alias("fetched_at"),
-        F.lit(fetch_id).alias("fetch_id"),
+        # The execution that fetched the document; objects written before it was recorded are this run's.
+        F.coalesce("metadata.fetchId", F.lit(fetch_id)).alias("fetch_id"),
         "raw_path",
         F.posexplode_outer("timeSeries").alias("bar_position", "exchange_time", "bar"),
     ).select("*", *(F.col(f"bar.{name}").alias(f"raw_{name}") for name in (*PRICES, "volume")))
@@ -318,6 +343,7 @@ class Tally(NamedTuple):
     bars: int
     reasons: dict[str, int]  # rejected bars per reject_reason
     partitions: list[tuple[str, str]]  # (symbol, trade_date) of the valid bars, sorted
+    by_symbol: dict[str, dict[str, int]]  # per symbol a document names: bars read, bars quarantined
 
 
 def tally(checked: DataFrame) -> Tally:
@@ -326,6 +352,7 @@ def tally(checked: DataFrame) -> Tally:
     is_valid = is_bar & F.col("reject_reason").isNull()
     groups = (
         checked.groupBy(
+            F.col("symbol").alias("document_symbol"),
             F.when(is_valid, F.col("symbol")).alias("symbol"),
             F.when(is_valid, F.col("trade_date")).alias("trade_date"),
             F.when(is_bar, F.col("reject_reason")).alias("reject_reason"),
@@ -338,21 +365,35 @@ def tally(checked: DataFrame) -> Tally:
         )
         .collect()
     )
+    reasons: dict[str, int] = {}
+    by_symbol: dict[str, dict[str, int]] = {}
+    for row in groups:
+        if row["reject_reason"] is not None:
+            reasons[row["reject_reason"]] = reasons.get(row["reject_reason"], 0) + row["bars"]
+        figures = by_symbol.setdefault(str(row["document_symbol"]), {"barsRead": 0, "barsQuarantined": 0})
+        figures["barsRead"] += row["bars"]
+        if row["reject_reason"] is not None:
+            figures["barsQuarantined"] += row["bars"]
     return Tally(
         documents=sum(row["documents"] for row in groups),
         documents_without_bars=sum(row["documents_without_bars"] for row in groups),
         bars=sum(row["bars"] for row in groups),
-        reasons={row["reject_reason"]: row["bars"] for row in groups if row["reject_reason"] is not None},
-        partitions=sorted((row["symbol"], row["trade_date"]) for row in groups if row["symbol"] is not None),
+        reasons=reasons,
+        partitions=sorted(
+            {(row["symbol"], row["trade_date"]) for row in groups if row["symbol"] is not None}
+        ),
+        by_symbol=by_symbol,
     )
 
 
 def run(spark: SparkSession, arguments: JobArguments) -> dict[str, Any]:
     started = datetime.now(UTC)
     configure(spark)
-    raw_paths = [p.strip() for p in arguments.raw_paths.split(",") if p.strip()]
-    if not raw_paths:
-        raise ValueError("--raw_paths names no raw object")
+    own = list_json_files(spark, f"{arguments.raw_path.rstrip('/')}/*.json")
+    if not own:
+        raise ValueError(f"--raw_path {arguments.raw_path} holds no raw object")
+    pending = list_json_files(spark, f"{arguments.pending_path.rstrip('/')}/execution=*/*.json")
+    raw_paths = own + pending
     curated_path = arguments.curated_path.rstrip("/")
 
     # Read, checked and materialised in one pass; every count the summary needs comes from one aggregate.
@@ -375,6 +416,8 @@ def run(spark: SparkSession, arguments: JobArguments) -> dict[str, Any]:
         "fetchId": arguments.fetch_id,
         "rawObjects": counts.documents,
         "rawObjectsWithoutBars": counts.documents_without_bars,
+        # Of the raw objects, those an earlier failed run left pending, curated by this one.
+        "pendingRawObjectsCurated": len(pending),
         "rowsRead": rows_read,
         "rowsValid": rows_read - sum(reasons.values()),
         "rowsQuarantined": sum(reasons.values()),
@@ -389,9 +432,19 @@ def run(spark: SparkSession, arguments: JobArguments) -> dict[str, Any]:
         "rowsOutdated": 0,
         "duplicatesDropped": 0,
     }
+    by_symbol = counts.by_symbol
     if partitions:
         staging_path = arguments.staging_path.rstrip("/")
-        summary.update(merge_into_curated(spark, valid, curated_path, staging_path, partitions))
+        merged, merged_by_symbol = merge_into_curated(spark, valid, curated_path, staging_path, partitions)
+        summary.update(merged)
+        for symbol, figures in merged_by_symbol.items():
+            by_symbol.setdefault(symbol, {"barsRead": 0, "barsQuarantined": 0}).update(figures)
+    summary["bySymbol"] = {
+        symbol: {"rowsWritten": 0, "newRows": 0, "rowsUpdated": 0, **figures}
+        for symbol, figures in sorted(by_symbol.items())
+    }
+    # Only now that the dataset holds them: a run that fails leaves them for the next.
+    delete_files(spark, pending)
     finished = datetime.now(UTC)
     summary["startedAt"] = started.isoformat(timespec="seconds")
     summary["finishedAt"] = finished.isoformat(timespec="seconds")
@@ -407,8 +460,9 @@ def merge_into_curated(
     curated_path: str,
     staging_path: str,
     partitions: list[tuple[str, str]],
-) -> dict[str, int]:
-    """Rewrites the touched partitions with stored and incoming rows merged; returns the counts."""
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """Rewrites the touched partitions with stored and incoming rows merged; returns the counts, in all
+    and per symbol (rows of its touched partitions written, new and updated)."""
     incoming = valid.select(*_stored_columns(), F.lit(False).alias("_stored"))
     stored_paths = existing_partitions(spark, curated_path, partitions)
     candidates = incoming
@@ -453,15 +507,23 @@ def merge_into_curated(
     delivered = F.col("_incoming") > 0
     restored = delivered & F.col("_was_stored")  # a minute the table held, delivered again
     same_bar = F.col("_stored_bar").eqNullSafe(F.col("_incoming_bar"))
-    counts = merged.agg(
-        F.count(F.lit(1)).alias("written"),
-        F.sum(F.col("_was_stored").cast("int")).alias("stored"),
-        F.count(F.when(delivered & ~F.col("_was_stored"), 1)).alias("new"),
-        F.count(F.when(restored & same_bar, 1)).alias("unchanged"),
-        F.count(F.when(restored & ~same_bar & ~F.col("_stored"), 1)).alias("updated"),
-        F.count(F.when(restored & ~same_bar & F.col("_stored"), 1)).alias("outdated"),
-        F.sum(F.when(delivered, F.col("_incoming") - 1)).alias("duplicates"),
-    ).first()
+    per_symbol = (
+        merged.groupBy("symbol")
+        .agg(
+            F.count(F.lit(1)).alias("written"),
+            F.sum(F.col("_was_stored").cast("int")).alias("stored"),
+            F.count(F.when(delivered & ~F.col("_was_stored"), 1)).alias("new"),
+            F.count(F.when(restored & same_bar, 1)).alias("unchanged"),
+            F.count(F.when(restored & ~same_bar & ~F.col("_stored"), 1)).alias("updated"),
+            F.count(F.when(restored & ~same_bar & F.col("_stored"), 1)).alias("outdated"),
+            F.sum(F.when(delivered, F.col("_incoming") - 1)).alias("duplicates"),
+        )
+        .collect()
+    )
+
+    def total(name: str) -> int:
+        return sum(row[name] or 0 for row in per_symbol)
+
     replace_partitions(
         spark,
         merged.select(*_curated_columns()).sortWithinPartitions("symbol", "trade_date", "ts"),
@@ -470,13 +532,16 @@ def merge_into_curated(
         partitions,
     )
     return {
-        "rowsStoredBefore": counts["stored"],
-        "rowsWritten": counts["written"],
-        "newRows": counts["new"],
-        "rowsUpdated": counts["updated"],
-        "rowsUnchanged": counts["unchanged"],
-        "rowsOutdated": counts["outdated"],
-        "duplicatesDropped": counts["duplicates"] or 0,
+        "rowsStoredBefore": total("stored"),
+        "rowsWritten": total("written"),
+        "newRows": total("new"),
+        "rowsUpdated": total("updated"),
+        "rowsUnchanged": total("unchanged"),
+        "rowsOutdated": total("outdated"),
+        "duplicatesDropped": total("duplicates"),
+    }, {
+        row["symbol"]: {"rowsWritten": row["written"], "newRows": row["new"], "rowsUpdated": row["updated"]}
+        for row in per_symbol
     }
 
 

@@ -217,6 +217,7 @@ class GlueJobRunner:
         self.python = python
         self._lock = threading.Lock()
         self._faults: deque[str] = deque()
+        self.minimum_run_seconds = 0.0
         self._worker = _WarmSpark(python, work_dir / "glue-worker", self._environment)
         # Reads a role's policies; when set, the run's calls are authorized as the job's role.
         self.role_policies: Callable[[str], list[dict[str, Any]]] | None = None
@@ -229,6 +230,13 @@ class GlueJobRunner:
             raise ValueError(f"unknown Glue faults {sorted(unknown)}; known: {', '.join(GLUE_FAULTS)}")
         with self._lock:
             self._faults.extend(kinds)
+
+    def slow_down(self, seconds: float) -> None:
+        """Every run from now on lasts at least `seconds`, as real Glue runs (minutes, Flex starting
+        later) do, so that overlapping executions can be tried at realistic lengths."""
+        if seconds < 0:
+            raise ValueError("a run's minimum length must not be negative")
+        self.minimum_run_seconds = seconds
 
     def client(self, service: str, role_arn: str = "") -> Any:
         client = emulation_client(service, self.endpoint_url, self.region)
@@ -263,6 +271,7 @@ class GlueJobRunner:
         stdout_path, stderr_path = run_dir / "stdout.log", run_dir / "stderr.log"
         stdout_path.touch()
         stderr_path.touch()
+        started = time.monotonic()
         timeout_seconds = (
             0.0 if fault == "timeout" else 60 * (request.timeout_minutes or DEFAULT_TIMEOUT_MINUTES)
         )
@@ -279,6 +288,9 @@ class GlueJobRunner:
             lambda paths: self._fetch(s3, mirrors, paths),
         )
 
+        if returncode is not None:
+            # Padded before anything goes back: the run's writes appear when it ends, as on Glue.
+            time.sleep(max(0.0, self.minimum_run_seconds - (time.monotonic() - started)))
         stderr_text = stderr_path.read_text(errors="replace")
         self._publish_logs(request, stdout_path.read_text(errors="replace"), stderr_text)
         # Glue scripts write straight to S3, so whatever a failed run wrote stays there too.

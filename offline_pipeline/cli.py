@@ -16,7 +16,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -41,7 +41,10 @@ from offline_pipeline.stack import (
     offline_pipeline,
 )
 
-DEFAULT_INPUTS = (PROJECT_DIR / "events/execution_etl.json", PROJECT_DIR / "events/execution_streaming.json")
+DEFAULT_INPUTS = (
+    PROJECT_DIR / "events/execution_etl_watchlist.json",
+    PROJECT_DIR / "events/execution_streaming_countries.json",
+)
 POLL_SECONDS = 0.2
 # Step Functions Local's mock config for the state machine, its test cases keyed by the logical ID.
 MOCK_CONFIG = PROJECT_DIR / "statemachine" / "mock_config.json"
@@ -54,6 +57,7 @@ APIS: tuple[Api, ...] = ("alpha-vantage", "streaming-availability")
 # Answers past the fetch functions' 10 s read timeout (UPSTREAM_READ_TIMEOUT_SECONDS).
 TIMEOUT_DELAY_SECONDS = 11.0
 MAX_REPEAT = 20
+MAX_SLOW_GLUE_SECONDS = 3600
 _REFERENCE_ERROR_BODIES = {
     401: "rapidapi_401_invalid_key",
     403: "rapidapi_403_not_subscribed",
@@ -81,6 +85,8 @@ faults (--fault API=WHAT[xN], repeatable):
   xN     play it N times in a row (default once); then normal answers resume.
   glue=fail|timeout  the next Glue run's script exits 1, or runs past the job's timeout (the run is
          stopped at once and reported TIMEOUT); with xN, the next N runs.
+  glue=slow:SECONDS  every Glue run lasts at least SECONDS (real Glue runs take minutes): with
+         --parallel, overlapping executions queue for the job's one run at a time as on AWS.
   Scripted answers are used in order by whichever execution calls that API first. The fetch tasks
   retry 429, minute-limit, 5xx and timeouts 3 times, so e.g. alpha-vantage=429 recovers and
   streaming-availability=500x4 fails; 401/403, limit, error-message and malformed are never retried.
@@ -89,7 +95,8 @@ examples:
   python -m offline_pipeline run
   python -m offline_pipeline run --input events/execution_original.json
   python -m offline_pipeline run --fault alpha-vantage=429 --fault streaming-availability=503x2
-  python -m offline_pipeline run --parameter-overrides StockSymbol=AAPL CountryCode=ae
+  python -m offline_pipeline run --parameter-overrides StockSymbols=AAPL,MSFT CountryCodes=ae,us
+  python -m offline_pipeline run --parallel --fault glue=slow:20 --input a.json --input b.json
   python -m offline_pipeline invoke FetchStockDataFunction --event events/fetch_stock_data.json
 
 environment:
@@ -136,6 +143,7 @@ class Fault:
     responses: tuple[ScriptedResponse, ...]
     text: str
     glue_faults: tuple[str, ...] = ()
+    glue_minimum_seconds: float | None = None  # glue=slow:SECONDS
 
 
 def parse_fault(text: str) -> Fault:
@@ -144,6 +152,13 @@ def parse_fault(text: str) -> Fault:
         raise argparse.ArgumentTypeError(
             f"{text!r}: expected API=WHAT[xN] with API one of {', '.join((*APIS, GLUE))}"
         )
+    if api == GLUE and what.strip().lower().startswith("slow:"):
+        seconds = what.strip()[len("slow:") :]
+        if not re.fullmatch(r"\d+(\.\d+)?", seconds) or float(seconds) > MAX_SLOW_GLUE_SECONDS:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: expected glue=slow:SECONDS, SECONDS a number up to {MAX_SLOW_GLUE_SECONDS}"
+            )
+        return Fault(None, (), text, glue_minimum_seconds=float(seconds))
     match = re.fullmatch(r"([a-z0-9-]+?)(?:x(\d+))?", what.strip().lower())
     if not match:
         raise argparse.ArgumentTypeError(f"{text!r}: expected API=WHAT[xN], e.g. alpha-vantage=429x2")
@@ -209,8 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="deploy template.yaml offline and run the ETL and the streaming workflow",
         description="Deploy template.yaml into the emulation and run executions of the state machine: "
-        "by default events/execution_etl.json and events/execution_streaming.json. Shows each state as it "
-        "happens and ends with a summary per execution. Exit status 1 when any execution fails.",
+        "by default events/execution_etl_watchlist.json (five symbols) and"
+        " events/execution_streaming_countries.json (three countries). Shows each state as it happens and"
+        " ends with a summary per execution. Exit status 1 when any execution fails.",
         epilog=FAULT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -220,7 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         type=Path,
         metavar="FILE",
-        help="execution input (JSON) to run instead of the defaults; repeat for several, run in order",
+        help="execution input (JSON) to run instead of the defaults; repeat for several, run in order"
+        " (or all at once with --parallel)",
+    )
+    run.add_argument(
+        "--parallel",
+        action="store_true",
+        help="start every input's execution at once, as a backfill does, instead of one after another",
     )
     run.add_argument(
         "--name",
@@ -268,7 +290,7 @@ def _common_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         default=[],
         metavar="KEY=VALUE",
-        help="template parameters, as for sam deploy, e.g. StockSymbol=AAPL",
+        help="template parameters, as for sam deploy, e.g. StockSymbols=AAPL,MSFT",
     )
     parser.add_argument(
         "--secret",
@@ -330,7 +352,9 @@ def offline_stack(
             f" ({time.monotonic() - started:.1f} s); {held}"
         )
         for fault in faults:
-            if fault.api is None:
+            if fault.glue_minimum_seconds is not None:
+                pipeline.emulation.require_glue_runner().slow_down(fault.glue_minimum_seconds)
+            elif fault.api is None:
                 pipeline.emulation.require_glue_runner().script_faults(*fault.glue_faults)
             else:
                 pipeline.standin.script(fault.api, *fault.responses)
@@ -384,6 +408,7 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
         if args.test_case:
             _load_test_case(pipeline, args.test_case)
             say(f"  test case {args.test_case} of {_shown(MOCK_CONFIG)}")
+        started: list[tuple[int, Path, str]] = []
         for number, ((path, document), name) in enumerate(zip(inputs, names, strict=True), start=1):
             observer.subscribe_to_existing_topics()
             say()
@@ -397,16 +422,24 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
                 refused.append(_shown(path))
                 console.err(f"error: StartExecution refused {_shown(path)}: {_client_error(error)}")
                 continue
+            if args.parallel:
+                started.append((number, path, arn))
+                continue
             say(f"  {'entered':>7} {'state':<28} {'type':<8}{'took':>8}")
             tracker = HistoryTracker(console.out, verbose=args.verbose)
-            result = watch(emulation, arn, tracker)
-            observer.drain()
-            run = ExecutionRun(_shown(path), result, tracker, pipeline)
-            runs.append(run)
-            wall = run.wall_seconds
-            say(f"  {result.status}" + (f" in {wall:.1f} s" if wall is not None else ""))
+            runs.append(_finished(pipeline, path, watch(emulation, arn, tracker), tracker, observer, say))
             if args.verbose:
-                say(f"  output: {json.dumps(result.output, indent=2)}")
+                say(f"  output: {json.dumps(runs[-1].result.output, indent=2)}")
+        if started:
+            say()
+            say(f"{len(started)} executions started at once; each line is marked with its number")
+            trackers = {
+                arn: HistoryTracker(_marked(console.out, number), verbose=args.verbose)
+                for number, _, arn in started
+            }
+            results = watch_all(emulation, trackers)
+            for _, path, arn in started:
+                runs.append(_finished(pipeline, path, results[arn], trackers[arn], observer, say))
         say()
         say("Summary")
         say("=======")
@@ -421,6 +454,25 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
         say(f"{len(refused)} input(s) refused before an execution started: {', '.join(refused)}")
         return EXIT_USAGE
     return EXIT_FAILED if failed else 0
+
+
+def _finished(
+    pipeline: OfflinePipeline,
+    path: Path,
+    result: ExecutionResult,
+    tracker: HistoryTracker,
+    observer: SnsObserver,
+    say: Callable[[str], None],
+) -> ExecutionRun:
+    observer.drain()
+    run = ExecutionRun(_shown(path), result, tracker, pipeline)
+    wall = run.wall_seconds
+    say(f"  {result.name}: {result.status}" + (f" in {wall:.1f} s" if wall is not None else ""))
+    return run
+
+
+def _marked(emit: Callable[[str], None], number: int) -> Callable[[str], None]:
+    return lambda line: emit(f"[{number}]{line}")
 
 
 def _client_error(error: ClientError) -> str:
@@ -456,16 +508,25 @@ def _execution_name(path: Path) -> str:
 
 def watch(emulation: Emulation, execution_arn: str, tracker: HistoryTracker) -> ExecutionResult:
     """Poll the history while the execution runs, so each state shows as it happens."""
+    return watch_all(emulation, {execution_arn: tracker})[execution_arn]
+
+
+def watch_all(emulation: Emulation, trackers: Mapping[str, HistoryTracker]) -> dict[str, ExecutionResult]:
+    """Poll the histories of executions running side by side until each has ended."""
     sfn = emulation.client("stepfunctions")
-    while True:
-        status = sfn.describe_execution(executionArn=execution_arn)["status"]
-        tracker.feed(emulation.history(execution_arn))
-        if status in TERMINAL_STATUSES:
-            break
-        time.sleep(POLL_SECONDS)
-    result = emulation.wait_for_execution(execution_arn)
-    tracker.feed(result.history)
-    return result
+    running = set(trackers)
+    while running:
+        for arn in sorted(running):
+            status = sfn.describe_execution(executionArn=arn)["status"]
+            trackers[arn].feed(emulation.history(arn))
+            if status in TERMINAL_STATUSES:
+                running.discard(arn)
+        if running:
+            time.sleep(POLL_SECONDS)
+    results = {arn: emulation.wait_for_execution(arn) for arn in trackers}
+    for arn, result in results.items():
+        trackers[arn].feed(result.history)
+    return results
 
 
 # ---------------------------------------------------------------- invoke

@@ -12,7 +12,9 @@
         standin.requests_to("alpha-vantage")      # what was asked, headers without the key
 
 Routes: `GET /query?function=TIME_SERIES_INTRADAY&symbol=X&interval=I` (the reference MSFT payload with
-symbol and interval replaced), `GET /countries` and `GET /countries/{code}` (404 for unknown codes).
+symbol and interval replaced, and its prices scaled by a factor of the symbol's own, so that each symbol
+of a watchlist has its own bars), `GET /countries` and `GET /countries/{code}` (the reference countries
+and a few more made from them, each under its own code and name; 404 for unknown codes).
 A missing or wrong `X-RapidAPI-Key` gets RapidAPI's 401. Scripted answers are per API, or per symbol or
 country of an API (`target`), and played in order before normal answers resume; a call for a target with
 answers of its own plays those first. The key is never logged or recorded.
@@ -22,6 +24,7 @@ import json
 import secrets
 import threading
 import time
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -41,6 +44,49 @@ def _load(name: str) -> Any:
 
 ERROR_BODIES: dict[str, dict[str, str]] = _load("error_bodies.json")
 INTERVALS = ("1min", "5min", "15min", "30min", "60min")
+# Countries served beyond the reference ones: each gets the reference US services under its own name.
+MORE_COUNTRIES = {
+    "gb": "United Kingdom",
+    "de": "Germany",
+    "fr": "France",
+    "in": "India",
+    "jp": "Japan",
+    "ca": "Canada",
+    "br": "Brazil",
+    "au": "Australia",
+}
+
+
+REFERENCE_SYMBOL = "MSFT"
+
+
+def price_factor(symbol: str) -> float:
+    """The symbol's own scale for the reference prices: 0.5 to 2.49, fixed per symbol; the reference
+    symbol keeps the recorded prices."""
+    if symbol.upper() == REFERENCE_SYMBOL:
+        return 1.0
+    return 0.5 + (zlib.crc32(symbol.upper().encode()) % 200) / 100
+
+
+def intraday_payload(symbol: str, interval: str) -> dict[str, Any]:
+    """The reference MSFT answer as Alpha Vantage would give it for `symbol`."""
+    payload = _load("alpha_vantage_intraday_compact.json")
+    payload["Meta Data"]["2. Symbol"] = symbol
+    payload["Meta Data"]["4. Interval"] = interval
+    factor = price_factor(symbol)
+    bars = payload.pop("Time Series (1min)")
+    for bar in bars.values():
+        for price in ("1. open", "2. high", "3. low", "4. close"):
+            bar[price] = f"{float(bar[price]) * factor:.4f}"
+    payload[f"Time Series ({interval})"] = bars
+    return payload
+
+
+def countries_payload() -> dict[str, Any]:
+    countries = _load("streaming_availability_countries.json")
+    for code, name in MORE_COUNTRIES.items():
+        countries[code] = {**countries["us"], "countryCode": code, "name": name}
+    return countries
 
 
 def _target_key(api: Api, target: str) -> str:
@@ -196,12 +242,8 @@ class RapidApiStandIn:
                 or interval not in INTERVALS
             ):
                 return 200, ERROR_BODIES["http_200_error_message"]  # what Alpha Vantage says to a bad call
-            payload = _load("alpha_vantage_intraday_compact.json")
-            payload["Meta Data"]["2. Symbol"] = query["symbol"][0]
-            payload["Meta Data"]["4. Interval"] = interval
-            payload[f"Time Series ({interval})"] = payload.pop("Time Series (1min)")
-            return 200, payload
-        countries = _load("streaming_availability_countries.json")
+            return 200, intraday_payload(query["symbol"][0], interval)
+        countries = countries_payload()
         if path.rstrip("/") == "/countries":
             return 200, countries
         code = path.rstrip("/").rsplit("/", 1)[-1].lower()

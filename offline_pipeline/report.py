@@ -31,6 +31,9 @@ _TASK_FAILURES = frozenset(
 _EXECUTION_ENDS = frozenset(
     {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"}
 )
+_ITERATION_ENDS = frozenset({"MapIterationSucceeded", "MapIterationFailed", "MapIterationAborted"})
+_ITEM_FIELDS = ("symbol", "country")  # what names a Map iteration's item, in its first state's input
+Context = int  # 0: the execution's top level; else the id of the MapIterationStarted event
 _OBSERVER_QUEUE = "offline-run-sns-observer"
 _LABEL_WIDTH = 16
 _MESSAGE_LIMIT = 600  # a failure notification carries the whole Lambda error document
@@ -46,6 +49,7 @@ class StateRecord:
     name: str
     state_type: str
     entered: datetime
+    item: str | None = None  # inside a Map iteration: its item (symbol or country), or its index
     exited: datetime | None = None
     failures: list[str] = field(default_factory=list)  # error names, in order
     retries: int = 0
@@ -76,7 +80,11 @@ class Published:
 
 
 class HistoryTracker:
-    """Feed it history events in order (repeats are skipped); `emit` gets each progress line."""
+    """Feed it history events in order (repeats are skipped); `emit` gets each progress line.
+
+    Map iterations run side by side: each event belongs to the iteration its `previousEventId` chain
+    leads to (a MapIterationStarted), so a state and its task events are matched within one iteration.
+    """
 
     def __init__(self, emit: Callable[[str], None], *, verbose: bool = False) -> None:
         self.emit = emit
@@ -85,10 +93,14 @@ class HistoryTracker:
         self.published: list[Published] = []
         self.started: datetime | None = None
         self._seen: set[int] = set()
-        self._open: dict[str, StateRecord] = {}
-        self._task: StateRecord | None = None
+        self._open: dict[tuple[Context, str], StateRecord] = {}
+        self._task: dict[Context, StateRecord] = {}
+        self._call: dict[Context, TaskCall] = {}
         self.calls: list[TaskCall] = []
-        self._pending_publish: dict[str, Any] | None = None
+        self._pending_publish: dict[Context, dict[str, Any]] = {}
+        self._context_of: dict[int, Context] = {}
+        self._outer: dict[Context, Context] = {}  # iteration -> the context its Map runs in
+        self._item: dict[Context, str] = {}
 
     def feed(self, events: Iterable[Mapping[str, Any]]) -> None:
         for event in sorted(events, key=lambda e: int(e["id"])):
@@ -96,42 +108,66 @@ class HistoryTracker:
                 self._seen.add(int(event["id"]))
                 self._event(event)
 
+    def _context(self, event: Mapping[str, Any]) -> Context:
+        """The iteration the event belongs to (0: none), recorded for the events that follow it."""
+        kind, event_id = event["type"], int(event["id"])
+        previous = self._context_of.get(int(event.get("previousEventId") or 0), 0)
+        if kind == "MapIterationStarted":
+            context = event_id
+            self._outer[context] = previous
+            index = (event.get("mapIterationStartedEventDetails") or {}).get("index")
+            self._item[context] = f"#{index}" if index is not None else "?"
+        elif kind in _ITERATION_ENDS:
+            context = self._outer.get(previous, 0)
+            self._context_of[event_id] = context
+            return previous
+        else:
+            context = previous
+        self._context_of[event_id] = context
+        return context
+
     def _event(self, event: Mapping[str, Any]) -> None:
         kind: str = event["type"]
         when: datetime = event["timestamp"]
+        context = self._context(event)
         if self.verbose:
             self.emit(f"      [{event['id']:>3}] {kind}{_event_detail(event)}")
+        task = self._task.get(context)
         if kind == "ExecutionStarted":
             self.started = when
         elif kind.endswith(_STATE_ENTERED):
-            record = StateRecord(
-                event["stateEnteredEventDetails"]["name"], kind[: -len(_STATE_ENTERED)], when
-            )
+            details = event["stateEnteredEventDetails"]
+            if context and self._item.get(context, "").startswith("#"):
+                named = _json_or_none(details.get("input"))
+                if isinstance(named, Mapping):
+                    item = next((str(named[f]) for f in _ITEM_FIELDS if isinstance(named.get(f), str)), None)
+                    self._item[context] = item or self._item[context]
+            record = StateRecord(details["name"], kind[: -len(_STATE_ENTERED)], when, self._item.get(context))
             self.states.append(record)
-            self._open[record.name] = record
+            self._open[(context, record.name)] = record
             if record.state_type == "Task":
-                self._task = record
+                self._task[context] = record
         elif kind.endswith(_STATE_EXITED):
-            record = self._open.pop(event["stateExitedEventDetails"]["name"], None)
+            record = self._open.pop((context, event["stateExitedEventDetails"]["name"]), None)
             if record is not None:
                 record.exited = when
                 if record.failures and record.retries < len(record.failures):
                     record.caught = record.failures[-1]
                 self._line(record)
-        elif kind == "TaskScheduled" and self._task is not None:
-            self._scheduled(self._task, event["taskScheduledEventDetails"])
-        elif kind in _TASK_FAILURES and self._task is not None:
-            if self.calls:
-                self.calls[-1].succeeded = False
+        elif kind == "TaskScheduled" and task is not None:
+            self._scheduled(context, task, event["taskScheduledEventDetails"])
+        elif kind in _TASK_FAILURES and task is not None:
+            if context in self._call:
+                self._call[context].succeeded = False
             details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             error = str(details.get("error") or kind)
-            self._task.failures.append(error)
+            task.failures.append(error)
             self.emit(
-                f"{'':9}! {self._task.name} failed: {error}: {_shorten(error_message(details.get('cause')))}"
+                f"{'':9}! {_labelled(task)} failed: {error}: {_shorten(error_message(details.get('cause')))}"
             )
-        elif kind == "TaskSucceeded" and self.calls:
-            self.calls[-1].succeeded = True
-            self._published(event)
+        elif kind == "TaskSucceeded" and context in self._call:
+            self._call[context].succeeded = True
+            self._published(context, event)
         elif kind in _EXECUTION_ENDS:
             # Fail and Succeed states may end the execution without an exit event of their own.
             for record in list(self._open.values()):
@@ -139,37 +175,37 @@ class HistoryTracker:
                 self._line(record)
             self._open.clear()
 
-    def _published(self, event: Mapping[str, Any]) -> None:
-        if self._pending_publish is not None:
+    def _published(self, context: Context, event: Mapping[str, Any]) -> None:
+        pending = self._pending_publish.pop(context, None)
+        if pending is not None:
             output = _json_or_none(event["taskSucceededEventDetails"].get("output")) or {}
             self.published.append(
                 Published(
-                    topic_arn=str(self._pending_publish.get("TopicArn", "")),
-                    subject=self._pending_publish.get("Subject"),
-                    message=str(self._pending_publish.get("Message", "")),
+                    topic_arn=str(pending.get("TopicArn", "")),
+                    subject=pending.get("Subject"),
+                    message=str(pending.get("Message", "")),
                     message_id=str(output.get("MessageId", "")),
                 )
             )
-            self._pending_publish = None
 
-    def _scheduled(self, task: StateRecord, details: Mapping[str, Any]) -> None:
+    def _scheduled(self, context: Context, task: StateRecord, details: Mapping[str, Any]) -> None:
         if task.failures:
             task.retries += 1
-            self.emit(f"{'':9}  retrying {task.name} (attempt {task.retries + 1})")
+            self.emit(f"{'':9}  retrying {_labelled(task)} (attempt {task.retries + 1})")
         resource_type, resource = str(details.get("resourceType", "")), str(details.get("resource", ""))
         task.resource_type = resource_type
         parameters = _json_or_none(details.get("parameters"))
-        self.calls.append(
-            TaskCall(resource_type, resource, parameters if isinstance(parameters, Mapping) else {})
-        )
+        call = TaskCall(resource_type, resource, parameters if isinstance(parameters, Mapping) else {})
+        self.calls.append(call)
+        self._call[context] = call
         if resource_type == "glue" and resource.startswith("startJobRun") and not task.failures:
             self.emit(
                 f"{'':9}  {task.name}: running the Glue script on local Spark"
                 " (starting Spark takes about 10 s) ..."
             )
-        self._pending_publish = None
+        self._pending_publish.pop(context, None)
         if resource_type == "aws-sdk:sns" and resource == "publish":
-            self._pending_publish = dict(self.calls[-1].parameters)
+            self._pending_publish[context] = dict(call.parameters)
 
     def _line(self, record: StateRecord) -> None:
         elapsed = (record.entered - self.started).total_seconds() if self.started else 0.0
@@ -183,7 +219,7 @@ class HistoryTracker:
         seconds = record.seconds
         duration = _duration(seconds) if seconds is not None else ""
         note = f"  {', '.join(notes)}" if notes else ""
-        self.emit(f"  {elapsed:6.2f}s {record.name:<28} {record.state_type:<8}{duration:>8}{note}")
+        self.emit(f"  {elapsed:6.2f}s {_labelled(record):<28} {record.state_type:<8}{duration:>8}{note}")
 
     def task_of(self, resource_type: str) -> StateRecord | None:
         """The last task state calling this integration (e.g. `glue`)."""
@@ -191,6 +227,11 @@ class HistoryTracker:
 
     def calls_to(self, resource_type: str, resource: str) -> list[TaskCall]:
         return [c for c in self.calls if c.resource_type == resource_type and c.resource == resource]
+
+
+def _labelled(record: StateRecord) -> str:
+    """A state's name, with the item of the Map iteration it ran in."""
+    return f"{record.name} [{record.item}]" if record.item else record.name
 
 
 def _event_detail(event: Mapping[str, Any]) -> str:
@@ -376,12 +417,15 @@ def summarize(run: ExecutionRun, observer: SnsObserver | None) -> list[str]:
 
 def _etl(emulation: Emulation, output: Mapping[str, Any], block: _Block) -> None:
     s3 = emulation.client("s3")
-    raw_bucket, raw_key = _s3_uri(str(output["rawObject"]))
-    try:
-        size = s3.head_object(Bucket=raw_bucket, Key=raw_key)["ContentLength"]
-        block.add("S3 raw", f"{output['rawObject']}", f"{_size(size)}, {output.get('barCount', '?')} bars")
-    except ClientError as error:
-        block.add("S3 raw", f"{output['rawObject']} (cannot read it: {error})")
+    counts = output.get("runSummary") or {}
+    by_symbol: Mapping[str, Mapping[str, Any]] = counts.get("bySymbol") or {}
+    raw_bucket, raw_prefix = _s3_uri(str(output["rawObjects"]))
+    raw = {
+        item["Key"][len(raw_prefix) :].removesuffix(".json"): item["Size"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=raw_bucket, Prefix=raw_prefix)
+        for item in page.get("Contents", [])
+    }
+    block.add("S3 raw", str(output["rawObjects"]), f"{_plural(len(raw), 'object')}, one per symbol fetched")
 
     bucket, prefix = _s3_uri(str(output["curatedDataset"]))
     partitions = _parquet_rows(s3, bucket, prefix)
@@ -391,9 +435,32 @@ def _etl(emulation: Emulation, output: Mapping[str, Any], block: _Block) -> None
         "S3 curated",
         str(output["curatedDataset"]),
         f"{total} rows in {_plural(files, 'Parquet file')} (rows counted with DuckDB)",
-        *(f"{partition}: {rows} rows" for partition, rows, _ in partitions),
     )
-    counts = output.get("runSummary") or {}
+    lines = []
+    for symbol in output.get("symbols") or []:
+        figures = by_symbol.get(symbol)
+        failure = next((f for f in output.get("fetchFailures") or [] if f.get("symbol") == symbol), None)
+        if failure is not None:
+            lines.append(
+                f"{symbol}: not fetched: {failure.get('error')}: {_shorten(str(failure.get('cause')), 120)}"
+            )
+            continue
+        size = f", raw {_size(raw[symbol])}" if symbol in raw else ""
+        if figures is None:
+            lines.append(f"{symbol}: fetched{size}, not in the run summary")
+            continue
+        lines.append(
+            f"{symbol}: {figures.get('barsRead')} bars{size}; written {figures.get('rowsWritten')}"
+            f" (new {figures.get('newRows')}, updated {figures.get('rowsUpdated')}),"
+            f" quarantined {figures.get('barsQuarantined')}"
+        )
+        lines.extend(
+            f"  {partition}: {rows} rows"
+            for partition, rows, _ in partitions
+            if partition.startswith(f"symbol={symbol}/")
+        )
+    if lines:
+        block.add("symbols", *lines)
     if counts.get("rowsQuarantined"):
         # From the run summary: offline the job reports its local mirror's path, not the S3 URI.
         reasons = ", ".join(f"{reason} {n}" for reason, n in (counts.get("quarantineReasons") or {}).items())
@@ -406,14 +473,16 @@ def _etl(emulation: Emulation, output: Mapping[str, Any], block: _Block) -> None
 
     job_run = output.get("glueJobRun") or {}
     n = counts.get
+    pending = n("pendingRawObjectsCurated") or 0
     block.add(
         "Glue run",
         f"{job_run.get('id', '?')} {job_run.get('state', '?')}",
+        f"raw objects {n('rawObjects')}"
+        + (f" ({pending} left pending by an earlier failed run)" if pending else ""),
         f"rows read {n('rowsRead')}, valid {n('rowsValid')}, written {n('rowsWritten')}"
         f" (new {n('newRows')}, updated {n('rowsUpdated')}, unchanged {n('rowsUnchanged')})",
         f"duplicates dropped {n('duplicatesDropped')}, outdated {n('rowsOutdated')},"
         f" quarantined {n('rowsQuarantined')}",
-        f"partitions touched: {', '.join(n('partitionsTouched') or []) or 'none'}",
         f"Spark {n('sparkVersion', '?')}, job took {n('durationSeconds', '?')} s",
     )
 
@@ -435,37 +504,50 @@ def _s3_writes(emulation: Emulation, run: ExecutionRun, block: _Block) -> None:
 
 def _kinesis(emulation: Emulation, output: Mapping[str, Any], block: _Block) -> None:
     kinesis = emulation.client("kinesis")
-    stream, shard, sequence = output["streamName"], output["shardId"], output["sequenceNumber"]
-    lines = [f"shard id {shard}, sequence number {sequence}"]
+    stream = output["streamName"]
+    lines = []
+    for record in output.get("records") or []:
+        lines.append(
+            f"{record['country']}: shard id {record['shardId']}, sequence number {record['sequenceNumber']}"
+        )
+        lines.extend(f"  {line}" for line in _read_back(kinesis, stream, record))
+    for failure in output.get("fetchFailures") or []:
+        lines.append(
+            f"{failure.get('country')}: no record: {failure.get('error')}:"
+            f" {_shorten(str(failure.get('cause')), 120)}"
+        )
+    block.add("Kinesis", f"stream {stream}", *lines)
+
+
+def _read_back(kinesis: Any, stream: str, record: Mapping[str, Any]) -> list[str]:
     try:
         iterator = kinesis.get_shard_iterator(
             StreamName=stream,
-            ShardId=shard,
+            ShardId=record["shardId"],
             ShardIteratorType="AT_SEQUENCE_NUMBER",
-            StartingSequenceNumber=sequence,
+            StartingSequenceNumber=record["sequenceNumber"],
         )["ShardIterator"]
         records = kinesis.get_records(ShardIterator=iterator, Limit=1)["Records"]
     except ClientError as error:
-        records = []
-        lines.append(f"cannot read the record back: {error}")
-    if records:
-        record = records[0]
-        data: bytes = record["Data"]
-        lines.append(f"read back: partition key {record['PartitionKey']}, {_size(len(data))}")
-        document = _json_or_none(data.decode("utf-8", "replace"))
-        if isinstance(document, Mapping):
-            services = [
-                str(s.get("name", s.get("id", "?")))
-                for s in document.get("services", [])
-                if isinstance(s, Mapping)
-            ]
-            lines.append(
-                f"{document.get('countryName', document.get('country', '?'))}: {len(services)} services"
-                + (f" ({', '.join(services)})" if services else "")
-            )
-        else:
-            lines.append(_shorten(data.decode("utf-8", "replace"), 120))
-    block.add("Kinesis", f"stream {stream}", *lines)
+        return [f"cannot read the record back: {error}"]
+    if not records:
+        return ["not found in the stream"]
+    data: bytes = records[0]["Data"]
+    lines = [f"read back: partition key {records[0]['PartitionKey']}, {_size(len(data))}"]
+    document = _json_or_none(data.decode("utf-8", "replace"))
+    if isinstance(document, Mapping):
+        services = [
+            str(s.get("name", s.get("id", "?")))
+            for s in document.get("services", [])
+            if isinstance(s, Mapping)
+        ]
+        lines.append(
+            f"{document.get('countryName', document.get('country', '?'))}: {len(services)} services"
+            + (f" ({', '.join(services)})" if services else "")
+        )
+    else:
+        lines.append(_shorten(data.decode("utf-8", "replace"), 120))
+    return lines
 
 
 def _sns(published: list[Published], observer: SnsObserver | None, block: _Block) -> None:

@@ -33,6 +33,7 @@ class FetchStockDataEvent(BaseModel):
     symbol: str = Field(description=SYMBOL.description)
     interval: Interval = Field("1min", description="one of 1min, 5min, 15min, 30min, 60min (default 1min)")
     executionId: str | None = Field(None, description="the Step Functions execution ARN, or none")
+    fetchId: str | None = Field(None, description="the fetch (execution name) the data is for, or none")
 
     @field_validator("symbol")
     @classmethod
@@ -66,6 +67,7 @@ class StockDataMetadata(BaseModel):
     lastRefreshed: str
     barCount: int
     fetchedAt: str
+    fetchId: str | None = None  # the execution that fetched it: the curated rows' fetch_id
     source: Literal["alpha-vantage"] = "alpha-vantage"
 
 
@@ -94,7 +96,9 @@ def http_200_error(field: str, text: str) -> UpstreamError:
     return InvalidUpstreamResponseError(message)
 
 
-def parse_intraday_response(body: Any, symbol: str, interval: str, fetched_at: datetime) -> StockData:
+def parse_intraday_response(
+    body: Any, symbol: str, interval: str, fetched_at: datetime, fetch_id: str | None = None
+) -> StockData:
     """Validate an Alpha Vantage intraday body for `symbol` and reshape it, or raise
     InvalidUpstreamResponseError."""
     if not isinstance(body, dict):
@@ -131,12 +135,52 @@ def parse_intraday_response(body: Any, symbol: str, interval: str, fetched_at: d
             lastRefreshed=meta.last_refreshed,
             barCount=len(bars),
             fetchedAt=fetched_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            fetchId=fetch_id,
         ),
         timeSeries={ts: MinuteBar(**bar.model_dump()) for ts, bar in bars.items()},
     )
 
 
-def fetch_stock_data(event: FetchStockDataEvent) -> dict[str, Any]:
+class QuotaMemory:
+    """The executions whose daily quota ran out, as this container saw it: a later symbol of the same
+    execution fails at once, by name, without a request. Scoped to the execution, so that a quota that
+    resets (or a plan upgraded) never stops the next one."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._exhausted: dict[str, str] = {}
+        self._size = size
+
+    def check(self, execution_id: str | None) -> None:
+        if execution_id is not None and execution_id in self._exhausted:
+            raise UpstreamQuotaExhaustedError(
+                f"Not requested: earlier in this execution {self._exhausted[execution_id]}"
+            )
+
+    def clear(self) -> None:
+        """Forget everything, as a new container starts."""
+        self._exhausted.clear()
+
+    def remember(self, execution_id: str | None, error: UpstreamQuotaExhaustedError) -> None:
+        if execution_id is None:
+            return
+        if len(self._exhausted) >= self._size:
+            self._exhausted.pop(next(iter(self._exhausted)))
+        self._exhausted[execution_id] = str(error)[:200]
+
+
+QUOTA = QuotaMemory()
+
+
+def fetch_stock_data(event: FetchStockDataEvent, quota: QuotaMemory = QUOTA) -> dict[str, Any]:
+    quota.check(event.executionId)
+    try:
+        return _fetch(event)
+    except UpstreamQuotaExhaustedError as error:
+        quota.remember(event.executionId, error)
+        raise
+
+
+def _fetch(event: FetchStockDataEvent) -> dict[str, Any]:
     body = get_json(
         ALPHA_VANTAGE,
         "/query",
@@ -148,7 +192,9 @@ def fetch_stock_data(event: FetchStockDataEvent) -> dict[str, Any]:
             "datatype": "json",
         },
     )
-    result = parse_intraday_response(body, event.symbol, event.interval, datetime.now(UTC)).model_dump()
+    result = parse_intraday_response(
+        body, event.symbol, event.interval, datetime.now(UTC), event.fetchId
+    ).model_dump()
     size = len(json.dumps(result).encode())
     if size > MAX_RESULT_BYTES:
         raise reject_response(

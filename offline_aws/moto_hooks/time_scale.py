@@ -6,12 +6,17 @@ Guarded through boto3 by tests/offline_tool/hooks/test_hook_time_scale.py.
    sleep `time_scale` times their delay (each delay recorded), `.sync` polls every `sync_poll_seconds`.
    Glue runs take real time offline, so while one is in flight a delay lasts up to its real length: a
    retry racing a run (Glue.ConcurrentRunsExceededException) has the outcome it has at scale 1.
+   ...wait_function.timestamp.Timestamp._get_wait_seconds -> a Timestamp(Path) wait lasts until the
+   timestamp, milliseconds truncated as AWS documents ("considers the time value up to seconds"). moto
+   measures it against the host's local time (hours off on a host not in UTC) and truncates the
+   remaining wait to whole seconds (up to a second early).
 """
 
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from offline_aws.moto_hooks.core import SFN, STATE_TASK_SERVICE, HookPoint, replace, settings
@@ -29,6 +34,12 @@ HOOK_POINTS: tuple[HookPoint, ...] = (
         "time-scale",
         f"{STATE_TASK_SERVICE}.state_task_service_callback",
         "_DELAY_SECONDS_SYNC_CONDITION_CHECK",
+    ),
+    HookPoint(
+        "time-scale",
+        f"{SFN}.asl.component.state.wait.wait_function.timestamp",
+        "Timestamp._get_wait_seconds",
+        ("self", "env"),
     ),
 )
 
@@ -77,11 +88,14 @@ def _outlast_glue_runs(real_deadline: float, is_running: Callable[[], bool] = la
 
 def install() -> None:
     global _installed
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEventException,
+    )
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_callback,
     )
-    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp, wait_function
 
     def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
         started = time.monotonic()
@@ -96,7 +110,16 @@ def install() -> None:
         added = _outlast_glue_runs(started + max(0.0, float(wait_seconds)), env.is_running)
         _delays.append(RecordedDelay("wait", float(wait_seconds), scaled + added))
 
+    def timestamp_wait_seconds(self: Any, env: Any) -> float:
+        self.string.eval(env=env)
+        text: str = env.stack.pop()
+        until = self._from_timestamp_string(timestamp=text)  # seconds only, as AWS reads it
+        if until is None:
+            raise FailureEventException(self._create_failure_event(env, text))
+        return max(0.0, (until.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds())
+
     replace(wait_function.WaitFunction, "_wait_interval", wait_interval, "wait._wait_interval")
+    replace(timestamp.Timestamp, "_get_wait_seconds", timestamp_wait_seconds, "timestamp._get_wait_seconds")
     replace(retrier_decl, "time", _ScaledTime(), "retrier_decl.time")
     # Read at call time: a module constant is enough.
     state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = settings.sync_poll_seconds

@@ -3,8 +3,9 @@
 Besides the workflows, these settle what neither AWS's documentation nor the recordings in
 shared/reference/aws_recorded do (the README lists them as unverified): Kinesis `Data` given a JSON value,
 the throttling error names of SNS and Kinesis calls, a JSON number past a double's range reaching the
-input check, the ListBuckets result's size per bucket, and the
-alarm publishing through the key policy's source conditions."""
+input check, the ListBuckets result's size per bucket, the alarm publishing through the key policy's
+source conditions, a JSONPath filter matching one element giving a list, and a Wait whose timestamp has
+passed going on at once."""
 
 import json
 import time
@@ -77,17 +78,19 @@ def test_etl_workflow_lands_raw_data_and_curates_it(aws, stack_outputs):
     described = run_execution(aws, stack_outputs["StateMachineArn"], {"workflow": "etl"})
     assert described["status"] == "SUCCEEDED", described.get("cause")
     output = json.loads(described["output"])
-    bucket, key = output["rawObject"].removeprefix("s3://").split("/", 1)
-    stored = aws["s3"].get_object(Bucket=bucket, Key=key)["Body"].read()
+    (symbol,) = output["symbols"]
+    bucket, prefix = output["rawObjects"].removeprefix("s3://").split("/", 1)
+    stored = aws["s3"].get_object(Bucket=bucket, Key=f"{prefix}{symbol}.json")["Body"].read()
     raw = json.loads(stored)
     # The document itself, compact, as Step Functions serialises a JSON-value Body: not a quoted string.
     assert isinstance(raw, dict) and stored.startswith(b"{")
     assert stored == json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode()
-    assert raw["metadata"]["barCount"] == output["barCount"] == len(raw["timeSeries"])
+    assert raw["metadata"]["barCount"] == output["runSummary"]["bySymbol"][symbol]["barsRead"]
+    assert raw["metadata"]["barCount"] == len(raw["timeSeries"])
     assert output["glueJobRun"]["state"] == "SUCCEEDED"
     curated_prefix = output["curatedDataset"].removeprefix(f"s3://{stack_outputs['DataBucketName']}/")
     listed = aws["s3"].list_objects_v2(
-        Bucket=stack_outputs["DataBucketName"], Prefix=f"{curated_prefix}symbol={output['symbol']}/"
+        Bucket=stack_outputs["DataBucketName"], Prefix=f"{curated_prefix}symbol={symbol}/"
     )
     assert any(obj["Key"].endswith(".parquet") for obj in listed.get("Contents", []))
 
@@ -96,18 +99,50 @@ def test_streaming_workflow_records_and_announces_the_record(aws, stack_outputs)
     described = run_execution(aws, stack_outputs["StateMachineArn"], {"workflow": "streaming"})
     assert described["status"] == "SUCCEEDED", described.get("cause")
     output = json.loads(described["output"])
+    (written,) = output["records"]
     iterator = aws["kinesis"].get_shard_iterator(
         StreamName=output["streamName"],
-        ShardId=output["shardId"],
+        ShardId=written["shardId"],
         ShardIteratorType="AT_SEQUENCE_NUMBER",
-        StartingSequenceNumber=output["sequenceNumber"],
+        StartingSequenceNumber=written["sequenceNumber"],
     )["ShardIterator"]
     record = aws["kinesis"].get_records(ShardIterator=iterator, Limit=1)["Records"][0]
     # Unrecorded on AWS: a JSON-value Data arrives as the compact JSON of the document, as S3's Body does.
     document = json.loads(record["Data"])
     assert isinstance(document, dict) and record["Data"].startswith(b"{")
-    assert document["country"] == output["country"]
+    assert document["country"] == written["country"]
     assert output["notificationMessageId"]
+
+
+def test_a_two_symbol_watchlist_lists_its_one_fetched_symbol_and_its_one_failure(aws, stack_outputs):
+    # A filter matching one element must give a one-item list (ListUncuratedRawObjects' ItemsPath and
+    # ListWrittenRecords' attributes depend on it); "ZZZZZZZZZ" is no symbol Alpha Vantage knows.
+    described = run_execution(
+        aws, stack_outputs["StateMachineArn"], {"workflow": "etl", "symbols": ["MSFT", "ZZZZZZZZZ"]}
+    )
+    output = json.loads(described["output"]) if described.get("output") else {}
+    history = aws["stepfunctions"].get_execution_history(
+        executionArn=described["executionArn"], maxResults=1000
+    )["events"]
+    counted = [
+        json.loads(e["stateExitedEventDetails"]["output"])["fetchFailures"]
+        for e in history
+        if e.get("stateExitedEventDetails", {}).get("name") == "CountStockFetchFailures"
+    ]
+    assert counted and isinstance(counted[0]["failed"], list) and counted[0]["count"] == 1
+    if described["status"] == "SUCCEEDED":  # ToleratedFetchFailures >= 1
+        assert list(output["runSummary"]["bySymbol"]) == ["MSFT"]
+
+
+def test_a_wait_whose_timestamp_has_passed_goes_on_at_once(aws, stack_outputs):
+    # The first item's slot is the time ValidateExecutionInput ran: already past when its Wait begins.
+    described = run_execution(aws, stack_outputs["StateMachineArn"], {"workflow": "streaming"})
+    history = aws["stepfunctions"].get_execution_history(
+        executionArn=described["executionArn"], maxResults=1000
+    )["events"]
+    waits = [e for e in history if e["type"] in ("WaitStateEntered", "WaitStateExited")]
+    entered, exited = waits[0]["timestamp"], waits[1]["timestamp"]
+    assert (exited - entered).total_seconds() < 1
 
 
 def test_an_input_that_is_not_an_object_fails_by_name(aws, stack_outputs):

@@ -29,19 +29,27 @@ def spark() -> SparkSession:
 
 
 def raw_document(
-    symbol: str, bars: dict[str, Bar], fetched_at: str, time_zone: str = "US/Eastern"
+    symbol: str,
+    bars: dict[str, Bar],
+    fetched_at: str,
+    time_zone: str = "US/Eastern",
+    fetch_id: str | None = None,
 ) -> dict[str, Any]:
-    """A raw object in the shape FetchStockDataFunction returns and the state machine stores."""
+    """A raw object in the shape FetchStockDataFunction returns and the state machine stores (`fetchId`
+    only when given: documents written before it was recorded have none)."""
+    metadata = {
+        "symbol": symbol,
+        "interval": "1min",
+        "timeZone": time_zone,
+        "lastRefreshed": max(bars) if bars else "",
+        "barCount": len(bars),
+        "fetchedAt": fetched_at,
+        "source": "alpha-vantage",
+    }
+    if fetch_id is not None:
+        metadata["fetchId"] = fetch_id
     return {
-        "metadata": {
-            "symbol": symbol,
-            "interval": "1min",
-            "timeZone": time_zone,
-            "lastRefreshed": max(bars) if bars else "",
-            "barCount": len(bars),
-            "fetchedAt": fetched_at,
-            "source": "alpha-vantage",
-        },
+        "metadata": metadata,
         "timeSeries": {
             ts: dict(zip(("open", "high", "low", "close", "volume"), bar, strict=True))
             for ts, bar in bars.items()
@@ -58,33 +66,64 @@ def reference_bars() -> dict[str, Bar]:
 
 
 class Lake:
-    """A local stand-in for the data bucket: raw objects in, curated dataset and summaries out."""
+    """A local stand-in for the data bucket: raw objects in, curated dataset and summaries out.
+
+    Keys as the state machine writes them: an execution's raw objects under
+    `raw/stock/ingest_date=<D>/execution=<name>/<SYMBOL>.json`, and those a failed Glue run left
+    uncurated under `pending/stock_minute_bars/execution=<name>/<SYMBOL>.json`.
+    """
+
+    INGEST_DATE = "2026-11-21"
 
     def __init__(self, root: Path, spark: SparkSession) -> None:
         self.root = root
         self.spark = spark
         self.curated = root / "curated" / "stock_minute_bars"
         self.quarantine = root / "quarantine" / "stock_minute_bars"
+        self.pending = root / "pending" / "stock_minute_bars"
 
-    def put_raw(self, fetch_id: str, document: dict[str, Any]) -> Path:
-        symbol = document["metadata"]["symbol"]
-        folder = self.root / "raw" / "stock" / f"symbol={symbol}" / "ingest_date=2026-11-21"
-        path = folder / f"execution={fetch_id}.json"
+    def raw_folder(self, fetch_id: str) -> Path:
+        return self.root / "raw" / "stock" / f"ingest_date={self.INGEST_DATE}" / f"execution={fetch_id}"
+
+    def put_raw(self, fetch_id: str, document: dict[str, Any], name: str | None = None) -> Path:
+        """One of execution `fetch_id`'s raw objects, `<name>.json`, the name its symbol unless given (for a
+        symbol that is no file name)."""
+        return self._write(self.raw_folder(fetch_id), document, name)
+
+    def put_pending(self, fetch_id: str, document: dict[str, Any], name: str | None = None) -> Path:
+        """A raw object of execution `fetch_id` that its failed Glue run left for the next one."""
+        return self._write(self.pending / f"execution={fetch_id}", document, name)
+
+    @staticmethod
+    def _write(folder: Path, document: dict[str, Any], name: str | None) -> Path:
+        path = folder / f"{name or document['metadata']['symbol']}.json"
+        assert path.parent == folder and not path.name.startswith((".", "_")), f"no object name: {path}"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document))
         return path
 
-    def run(self, fetch_id: str, *raw: Path) -> dict[str, Any]:
-        summary_path = self.root / "run-summaries" / f"{fetch_id}.json"
-        summary_path.parent.mkdir(parents=True, exist_ok=True)
-        summary = stock_data_etl.main(self.arguments(fetch_id, summary_path, *raw), spark=self.spark)
+    def pending_files(self) -> list[Path]:
+        return sorted(self.pending.rglob("*.json")) if self.pending.exists() else []
+
+    def run(self, fetch_id: str, *documents: dict[str, Any]) -> dict[str, Any]:
+        """Runs the job for execution `fetch_id` (its raw folder, and whatever is pending), with `documents`
+        stored as its raw objects first."""
+        for document in documents:
+            self.put_raw(fetch_id, document)
+        summary_path = self.summary_path(fetch_id)
+        summary = stock_data_etl.main(self.arguments(fetch_id, summary_path), spark=self.spark)
         assert json.loads(summary_path.read_text()) == summary
         return summary
 
-    def arguments(self, fetch_id: str, summary_path: Path, *raw: Path) -> list[str]:
+    def summary_path(self, fetch_id: str) -> Path:
+        return self.root / "run-summaries" / f"{fetch_id}.json"
+
+    def arguments(self, fetch_id: str, summary_path: Path) -> list[str]:
+        # Folders end in "/", as the state machine and the template give them.
         return [
             "--JOB_NAME", "StockDataETLJOB",
-            "--raw_paths", ",".join(str(p) for p in raw),
+            "--raw_path", f"{self.raw_folder(fetch_id)}/",
+            "--pending_path", f"{self.pending}/",
             "--curated_path", str(self.curated),
             "--staging_path", str(self.root / "staging" / "stock_minute_bars"),
             "--quarantine_path", str(self.quarantine),

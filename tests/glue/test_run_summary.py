@@ -37,7 +37,8 @@ def test_glue_arguments_are_ignored_and_ours_parsed():
             "--JOB_ID", "j_1", "--JOB_RUN_ID", "jr_1", "--JOB_NAME", "StockDataETLJOB",
             "--TempDir", "s3://tmp/", "--enable-metrics", "true",
             "--job-bookmark-option", "job-bookmark-disable",
-            "--raw_paths", "s3://b/raw/a.json,s3://b/raw/b.json",
+            "--raw_path", "s3://b/raw/stock/ingest_date=2026-11-21/execution=exec-1/",
+            "--pending_path", "s3://b/pending/stock_minute_bars/",
             "--curated_path", "s3://b/curated/stock_minute_bars/",
             "--staging_path", "s3://b/staging/stock_minute_bars/",
             "--quarantine_path", "s3://b/quarantine/stock_minute_bars/",
@@ -45,8 +46,15 @@ def test_glue_arguments_are_ignored_and_ours_parsed():
             "--fetch_id", "exec-1",
         ]
     )  # fmt: skip
-    assert arguments.raw_paths == "s3://b/raw/a.json,s3://b/raw/b.json"
-    assert arguments.fetch_id == "exec-1"
+    assert arguments == stock_data_etl.JobArguments(
+        raw_path="s3://b/raw/stock/ingest_date=2026-11-21/execution=exec-1/",
+        pending_path="s3://b/pending/stock_minute_bars/",
+        curated_path="s3://b/curated/stock_minute_bars/",
+        staging_path="s3://b/staging/stock_minute_bars/",
+        quarantine_path="s3://b/quarantine/stock_minute_bars/",
+        run_summary_path="s3://b/run-summaries/stock_minute_bars/exec-1.json",
+        fetch_id="exec-1",
+    )
 
 
 # Execution names at the edges of Step Functions' rule (1-80 characters; no whitespace, brackets, wildcards,
@@ -56,7 +64,8 @@ EDGE_NAMES = [
     "-h",
     "--help",
     "--fetch_id",
-    "--raw_paths",
+    "--raw_path",
+    "--pending_path",
     "-",
     "--",
     "=",
@@ -73,7 +82,8 @@ def glue_argv(fetch_id: str) -> list[str]:
     `--enable-metrics`, may come without a value)."""
     return [
         "--JOB_ID", "j_1", "--JOB_RUN_ID", "jr_1", "--JOB_NAME", "StockDataETLJOB", "--enable-metrics",
-        "--raw_paths", "s3://b/raw/a.json",
+        "--raw_path", "s3://b/raw/stock/ingest_date=2026-11-21/execution=x/",
+        "--pending_path", "s3://b/pending/stock_minute_bars/",
         "--curated_path", "s3://b/curated/stock_minute_bars/",
         "--staging_path", "s3://b/staging/stock_minute_bars/",
         "--quarantine_path", "s3://b/quarantine/stock_minute_bars/",
@@ -91,14 +101,23 @@ def test_edge_names_cover_the_length_limit():
 def test_any_execution_name_is_the_fetch_id_as_given(name):
     arguments = stock_data_etl.parse_arguments(glue_argv(name))
     assert arguments.fetch_id == name
-    assert arguments.raw_paths == "s3://b/raw/a.json"
+    assert arguments.raw_path == "s3://b/raw/stock/ingest_date=2026-11-21/execution=x/"
+    assert arguments.pending_path == "s3://b/pending/stock_minute_bars/"
     assert arguments.run_summary_path == "s3://b/run-summaries/stock_minute_bars/x.json"
 
 
-def test_a_missing_argument_is_named():
+@pytest.mark.parametrize("option", ["--raw_path", "--pending_path", "--curated_path"])
+def test_a_missing_argument_is_named(option):
     argv = glue_argv("exec-1")
-    del argv[argv.index("--curated_path") : argv.index("--curated_path") + 2]
-    with pytest.raises(stock_data_etl.JobArgumentError, match="--curated_path"):
+    del argv[argv.index(option) : argv.index(option) + 2]
+    with pytest.raises(stock_data_etl.JobArgumentError, match=rf"^missing job arguments: {option}$"):
+        stock_data_etl.parse_arguments(argv)
+
+
+def test_the_former_raw_paths_argument_is_not_taken_for_the_raw_folder():
+    argv = glue_argv("exec-1")
+    argv[argv.index("--raw_path")] = "--raw_paths"
+    with pytest.raises(stock_data_etl.JobArgumentError, match=r"^missing job arguments: --raw_path$"):
         stock_data_etl.parse_arguments(argv)
 
 

@@ -27,8 +27,7 @@ def utc(text: str) -> datetime:
 
 
 def test_reference_payload_becomes_100_typed_rows_with_utc_instants(lake):
-    raw = lake.put_raw("fetch-1", raw_document("MSFT", reference_bars(), "2023-10-28T00:00:05.000Z"))
-    summary = lake.run("fetch-1", raw)
+    summary = lake.run("fetch-1", raw_document("MSFT", reference_bars(), "2023-10-28T00:00:05.000Z"))
 
     rows = lake.rows()
     assert len(rows) == 100
@@ -48,9 +47,7 @@ def test_reference_payload_becomes_100_typed_rows_with_utc_instants(lake):
 
 
 def test_writes_microsecond_timestamps_partitioned_by_symbol_and_trade_date(lake):
-    lake.run(
-        "fetch-1", lake.put_raw("fetch-1", raw_document("MSFT", reference_bars(), "2023-10-28T00:00:05Z"))
-    )
+    lake.run("fetch-1", raw_document("MSFT", reference_bars(), "2023-10-28T00:00:05Z"))
     files = list((lake.curated / "symbol=MSFT" / "trade_date=2023-10-27").glob("*.parquet"))
     assert len(files) == 1
     schema = duckdb.sql(f"SELECT name, type, logical_type FROM parquet_schema('{files[0]}')").fetchall()
@@ -64,7 +61,7 @@ def test_derived_columns_follow_their_definitions(lake):
         "2023-10-27 09:30:00": ("10.0", "12.0", "9.0", "11.0", "100"),
         "2023-10-27 09:31:00": ("11.0", "14.0", "11.0", "13.0", "300"),
     }
-    lake.run("f", lake.put_raw("f", raw_document("ABC", bars, "2023-10-27T14:00:00Z")))
+    lake.run("f", raw_document("ABC", bars, "2023-10-27T14:00:00Z"))
     first, second = lake.rows()
     assert first["typical_price"] == pytest.approx((12 + 9 + 11) / 3)
     assert first["vwap"] == pytest.approx(first["typical_price"])
@@ -76,15 +73,14 @@ def test_derived_columns_follow_their_definitions(lake):
 def overlapping_fetches(lake):
     older = {f"2023-10-27 10:{m:02d}:00": BAR for m in range(0, 30)}
     newer = {f"2023-10-27 10:{m:02d}:00": ("100.0", "102.0", "99.0", "101.5", "2000") for m in range(20, 50)}
-    first = lake.put_raw("fetch-older", raw_document("MSFT", older, "2023-10-27T14:30:00Z"))
-    second = lake.put_raw("fetch-newer", raw_document("MSFT", newer, "2023-10-27T14:50:00Z"))
-    return first, second
+    lake.put_raw("fetch-older", raw_document("MSFT", older, "2023-10-27T14:30:00Z"))
+    lake.put_raw("fetch-newer", raw_document("MSFT", newer, "2023-10-27T14:50:00Z"))
 
 
 def test_overlapping_fetches_keep_each_minute_once_newest_fetch_winning(lake):
-    first, second = overlapping_fetches(lake)
-    lake.run("fetch-older", first)
-    summary = lake.run("fetch-newer", second)
+    overlapping_fetches(lake)
+    lake.run("fetch-older")
+    summary = lake.run("fetch-newer")
 
     rows = lake.rows()
     assert len(rows) == 50
@@ -102,15 +98,15 @@ def test_overlapping_fetches_keep_each_minute_once_newest_fetch_winning(lake):
 
 
 def test_newest_fetch_wins_even_when_processed_last(lake, tmp_path, spark):
-    first, second = overlapping_fetches(lake)
-    lake.run("fetch-older", first)
-    lake.run("fetch-newer", second)
+    overlapping_fetches(lake)
+    lake.run("fetch-older")
+    lake.run("fetch-newer")
     in_order = lake.rows()
 
     reversed_lake = Lake(tmp_path / "reversed", spark)
-    first, second = overlapping_fetches(reversed_lake)
-    reversed_lake.run("fetch-newer", second)
-    summary = reversed_lake.run("fetch-older", first)
+    overlapping_fetches(reversed_lake)
+    reversed_lake.run("fetch-newer")
+    summary = reversed_lake.run("fetch-older")
 
     overlap = [row for row in reversed_lake.rows() if row["ts"] == utc("2023-10-27 14:25:00")]
     assert [row["fetch_id"] for row in overlap] == ["fetch-newer"]
@@ -122,15 +118,17 @@ def test_newest_fetch_wins_even_when_processed_last(lake, tmp_path, spark):
     assert_every_valid_bar_counted_once(summary)
 
 
-def test_overlapping_objects_within_one_run_keep_the_newest(lake):
-    older = lake.put_raw("a", raw_document("MSFT", {"2023-10-27 10:00:00": BAR}, "2023-10-27T14:01:00Z"))
-    newer_bar = ("100.0", "101.0", "99.0", "100.9", "7")
-    newer = lake.put_raw(
-        "b", raw_document("MSFT", {"2023-10-27 10:00:00": newer_bar}, "2023-10-27T14:05:00Z")
-    )
-    summary = lake.run("f", older, newer)
+@pytest.mark.parametrize("newer_is_pending", [False, True])
+def test_overlapping_objects_within_one_run_keep_the_newest(lake, newer_is_pending):
+    # One symbol twice in one run: the run's own object and the one a failed run left pending.
+    older = ({"2023-10-27 10:00:00": BAR}, "2023-10-27T14:01:00Z")
+    newer = ({"2023-10-27 10:00:00": ("100.0", "101.0", "99.0", "100.9", "7")}, "2023-10-27T14:05:00Z")
+    pending, own = (newer, older) if newer_is_pending else (older, newer)
+    lake.put_pending("failed", raw_document("MSFT", *pending, fetch_id="failed"))
+    summary = lake.run("f", raw_document("MSFT", *own, fetch_id="f"))
     (row,) = lake.rows()
     assert (row["close"], row["volume"], row["fetched_at"]) == (100.9, 7, utc("2023-10-27 14:05:00"))
+    assert row["fetch_id"] == ("failed" if newer_is_pending else "f")
     assert summary["rowsRead"] == 2 and summary["duplicatesDropped"] == 1 and summary["rowsWritten"] == 1
 
 
@@ -148,7 +146,7 @@ def test_overlapping_objects_within_one_run_keep_the_newest(lake):
     ],
 )
 def test_exchange_time_becomes_the_right_utc_instant_across_dst(lake, exchange_time, expected_utc):
-    lake.run("f", lake.put_raw("f", raw_document("MSFT", {exchange_time: BAR}, "2023-11-06T21:00:00Z")))
+    lake.run("f", raw_document("MSFT", {exchange_time: BAR}, "2023-11-06T21:00:00Z"))
     (row,) = lake.rows()
     assert row["ts"] == utc(expected_utc)
     assert row["trade_date"] == exchange_time[:10]
@@ -156,16 +154,15 @@ def test_exchange_time_becomes_the_right_utc_instant_across_dst(lake, exchange_t
 
 def test_a_time_in_the_spring_forward_gap_is_quarantined(lake):
     bars = {"2023-03-12 02:30:00": BAR, "2023-03-12 03:30:00": BAR}
-    summary = lake.run("f", lake.put_raw("f", raw_document("MSFT", bars, "2023-03-12T09:00:00Z")))
+    summary = lake.run("f", raw_document("MSFT", bars, "2023-03-12T09:00:00Z"))
     assert [row["ts"] for row in lake.rows()] == [utc("2023-03-12 07:30:00")]
     assert summary["quarantineReasons"] == {"nonexistent exchange time": 1}
 
 
 def test_re_running_the_same_fetch_gives_the_same_dataset(lake):
-    raw = lake.put_raw("fetch-1", raw_document("MSFT", reference_bars(), "2023-10-28T00:00:05Z"))
-    lake.run("fetch-1", raw)
+    lake.run("fetch-1", raw_document("MSFT", reference_bars(), "2023-10-28T00:00:05Z"))
     before = lake.rows()
-    summary = lake.run("fetch-1", raw)
+    summary = lake.run("fetch-1")
     assert lake.rows() == before
     assert summary["newRows"] == summary["rowsUpdated"] == summary["duplicatesDropped"] == 0
     assert summary["rowsUnchanged"] == summary["rowsWritten"] == 100
@@ -177,11 +174,8 @@ def assert_every_valid_bar_counted_once(summary):
 
 
 def test_identical_data_fetched_again_is_unchanged_not_updated_or_duplicate(lake):
-    lake.run(
-        "fetch-1", lake.put_raw("fetch-1", raw_document("MSFT", reference_bars(), "2023-10-28T00:00:05Z"))
-    )
-    again = lake.put_raw("fetch-2", raw_document("MSFT", reference_bars(), "2023-10-28T00:05:05Z"))
-    summary = lake.run("fetch-2", again)
+    lake.run("fetch-1", raw_document("MSFT", reference_bars(), "2023-10-28T00:00:05Z"))
+    summary = lake.run("fetch-2", raw_document("MSFT", reference_bars(), "2023-10-28T00:05:05Z"))
     assert (summary["newRows"], summary["rowsUpdated"], summary["duplicatesDropped"]) == (0, 0, 0)
     assert summary["rowsUnchanged"] == 100 and summary["rowsWritten"] == 100
     assert_every_valid_bar_counted_once(summary)
@@ -189,13 +183,11 @@ def test_identical_data_fetched_again_is_unchanged_not_updated_or_duplicate(lake
 
 def test_one_changed_bar_is_the_one_update(lake):
     bars = reference_bars()
-    lake.run("fetch-1", lake.put_raw("fetch-1", raw_document("MSFT", bars, "2023-10-28T00:00:05Z")))
+    lake.run("fetch-1", raw_document("MSFT", bars, "2023-10-28T00:00:05Z"))
     last = max(bars)
     high = str(float(bars[last][1]) + 1)
     changed = bars | {last: (bars[last][0], high, *bars[last][2:])}
-    summary = lake.run(
-        "fetch-2", lake.put_raw("fetch-2", raw_document("MSFT", changed, "2023-10-28T00:05:05Z"))
-    )
+    summary = lake.run("fetch-2", raw_document("MSFT", changed, "2023-10-28T00:05:05Z"))
     assert (summary["rowsUpdated"], summary["rowsUnchanged"], summary["newRows"]) == (1, 99, 0)
     assert summary["duplicatesDropped"] == 0
     assert_every_valid_bar_counted_once(summary)
@@ -204,10 +196,9 @@ def test_one_changed_bar_is_the_one_update(lake):
 
 def test_a_duplicate_within_one_run_is_counted_as_one_not_the_stored_row(lake):
     minute = {"2023-10-27 10:00:00": BAR}
-    lake.run("stored", lake.put_raw("stored", raw_document("MSFT", minute, "2023-10-27T14:01:00Z")))
-    first = lake.put_raw("a", raw_document("MSFT", minute, "2023-10-27T14:05:00Z"))
-    second = lake.put_raw("b", raw_document("MSFT", minute, "2023-10-27T14:06:00Z"))
-    summary = lake.run("f", first, second)
+    lake.run("stored", raw_document("MSFT", minute, "2023-10-27T14:01:00Z"))
+    lake.put_pending("a", raw_document("MSFT", minute, "2023-10-27T14:05:00Z", fetch_id="a"))
+    summary = lake.run("b", raw_document("MSFT", minute, "2023-10-27T14:06:00Z"))
     assert (summary["duplicatesDropped"], summary["rowsUnchanged"], summary["rowsUpdated"]) == (1, 1, 0)
     assert_every_valid_bar_counted_once(summary)
     assert len(lake.rows()) == 1
@@ -233,7 +224,7 @@ def test_invalid_rows_are_quarantined_with_their_reason(lake):
         " 2023-10-27 10:00:00": BAR,
         "2023-10-27T10:12:00": BAR,
     }
-    summary = lake.run("f", lake.put_raw("f", raw_document("MSFT", bars, "2023-10-27T15:00:00Z")))
+    summary = lake.run("f", raw_document("MSFT", bars, "2023-10-27T15:00:00Z"))
 
     assert [row["ts"] for row in lake.rows()] == [utc("2023-10-27 14:00:00")]
     assert summary["quarantineReasons"] == {
@@ -249,7 +240,7 @@ def test_invalid_rows_are_quarantined_with_their_reason(lake):
     quarantined = {row["exchange_time"]: row for row in lake.quarantined("f")}
     assert quarantined["2023-10-27 10:01:00"]["open"] == "abc"
     assert quarantined["2023-10-27 10:01:00"]["reject_reason"] == "unparseable price"
-    assert quarantined["2023-10-27 10:01:00"]["raw_path"].endswith("/execution=f.json")
+    assert quarantined["2023-10-27 10:01:00"]["raw_path"].endswith("/execution=f/MSFT.json")
     assert summary["rowsRead"] == 16 and summary["rowsQuarantined"] == 15 and summary["rowsValid"] == 1
     assert summary["quarantinePath"] == f"{lake.quarantine}/fetch_id=f"
 
@@ -259,7 +250,7 @@ def test_a_bar_with_a_missing_field_is_quarantined(lake):
         "MSFT", {"2023-10-27 10:00:00": BAR, "2023-10-27 10:01:00": BAR}, "2023-10-27T15:00:00Z"
     )
     del document["timeSeries"]["2023-10-27 10:01:00"]["volume"]
-    summary = lake.run("f", lake.put_raw("f", document))
+    summary = lake.run("f", document)
     assert summary["quarantineReasons"] == {"unparseable volume": 1}
     assert len(lake.rows()) == 1
 
@@ -277,35 +268,35 @@ def test_document_level_problems_quarantine_every_bar(lake, symbol, interval, re
         symbol, {"2023-10-27 10:00:00": BAR, "2023-10-27 10:01:00": BAR}, "2023-10-27T15:00:00Z"
     )
     document["metadata"]["interval"] = interval
-    summary = lake.run("f", lake.put_raw("f", document))
+    lake.put_raw("f", document, name="document")
+    summary = lake.run("f")
+    assert summary["rawObjects"] == 1
     assert summary["quarantineReasons"] == {reason: 2}
     assert not lake.curated.exists()
 
 
 def test_a_raw_object_that_is_not_the_contract_fails_the_run_and_changes_nothing(lake):
-    lake.run(
-        "good",
-        lake.put_raw("good", raw_document("MSFT", {"2023-10-27 10:00:00": BAR}, "2023-10-27T15:00:00Z")),
-    )
+    lake.run("good", raw_document("MSFT", {"2023-10-27 10:00:00": BAR}, "2023-10-27T15:00:00Z"))
     before = lake.rows()
+    lake.put_raw("broken", raw_document("AAPL", {"2023-10-27 10:01:00": BAR}, "2023-10-27T15:01:00Z"))
     broken = lake.put_raw(
         "broken", raw_document("MSFT", {"2023-10-27 10:01:00": BAR}, "2023-10-27T15:01:00Z")
     )
     broken.write_text(broken.read_text()[:-20])
     with pytest.raises(Exception, match=r"(?i)malformed"):
-        lake.run("broken", broken)
+        lake.run("broken")
     assert lake.rows() == before
+    assert not lake.summary_path("broken").exists()
 
 
 def test_unexpected_time_zone_is_quarantined_not_guessed(lake):
-    raw = lake.put_raw("f", raw_document("MSFT", {"2023-10-27 10:00:00": BAR}, "2023-10-27T15:00:00Z", "UTC"))
-    summary = lake.run("f", raw)
+    summary = lake.run("f", raw_document("MSFT", {"2023-10-27 10:00:00": BAR}, "2023-10-27T15:00:00Z", "UTC"))
     assert summary["quarantineReasons"] == {"unexpected time zone": 1}
     assert not lake.curated.exists()
 
 
 def test_empty_time_series_writes_nothing_and_says_so(lake):
-    summary = lake.run("f", lake.put_raw("f", raw_document("MSFT", {}, "2023-10-27T15:00:00Z")))
+    summary = lake.run("f", raw_document("MSFT", {}, "2023-10-27T15:00:00Z"))
     assert not lake.curated.exists()
     assert summary["rowsRead"] == summary["rowsWritten"] == 0
     assert summary["partitionsTouched"] == []
@@ -315,16 +306,16 @@ def test_empty_time_series_writes_nothing_and_says_so(lake):
 
 def test_one_run_of_several_objects_counts_each_once_and_merges_only_the_stored_partitions(lake):
     stored = {"2023-10-26 10:00:00": BAR, "2023-10-26 10:01:00": BAR}
-    lake.run("first", lake.put_raw("first", raw_document("MSFT", stored, "2023-10-26T15:00:00Z")))
+    lake.run("first", raw_document("MSFT", stored, "2023-10-26T15:00:00Z"))
     fetched = "2023-10-27T15:00:00Z"
     msft = {"2023-10-26 10:01:00": BAR, "2023-10-27 10:00:00": BAR}
     aapl = {"2023-10-26 10:00:00": BAR, "2023-10-26 10:00:30": BAR}
-    raw = [
-        lake.put_raw("msft", raw_document("MSFT", msft, fetched)),
-        lake.put_raw("aapl", raw_document("AAPL", aapl, fetched)),
-        lake.put_raw("empty", raw_document("IBM", {}, fetched)),
-    ]
-    summary = lake.run("second", *raw)
+    summary = lake.run(
+        "second",
+        raw_document("MSFT", msft, fetched),
+        raw_document("AAPL", aapl, fetched),
+        raw_document("IBM", {}, fetched),
+    )
 
     assert summary["rawObjects"] == 3 and summary["rawObjectsWithoutBars"] == 1
     assert summary["rowsRead"] == 4 and summary["rowsValid"] == 3
@@ -348,9 +339,7 @@ def test_one_run_of_several_objects_counts_each_once_and_merges_only_the_stored_
 
 def test_an_empty_stored_partition_directory_is_merged_not_an_error(lake):
     (lake.curated / "symbol=MSFT" / "trade_date=2023-10-27").mkdir(parents=True)
-    summary = lake.run(
-        "f", lake.put_raw("f", raw_document("MSFT", {"2023-10-27 10:00:00": BAR}, "2023-10-27T15:00:00Z"))
-    )
+    summary = lake.run("f", raw_document("MSFT", {"2023-10-27 10:00:00": BAR}, "2023-10-27T15:00:00Z"))
     assert summary["rowsWritten"] == 1 and summary["rowsStoredBefore"] == 0
 
 
@@ -361,7 +350,7 @@ def test_one_fetch_across_a_dst_weekend_splits_into_trade_dates(lake):
         "2023-11-06 04:00:00": ("100.0", "101.0", "99.0", "100.2", "10"),
         "2023-11-06 04:01:00": BAR,
     }
-    summary = lake.run("f", lake.put_raw("f", raw_document("MSFT", bars, "2023-11-06T09:05:00Z")))
+    summary = lake.run("f", raw_document("MSFT", bars, "2023-11-06T09:05:00Z"))
     rows = lake.rows()
     assert [(row["trade_date"], row["ts"]) for row in rows] == [
         ("2023-11-03", utc("2023-11-03 23:58:00")),  # EDT, UTC-4
@@ -380,7 +369,7 @@ def test_one_fetch_across_a_dst_weekend_splits_into_trade_dates(lake):
 
 def test_reference_payload_vwap_and_returns_match_an_independent_computation(lake):
     bars = reference_bars()
-    lake.run("f", lake.put_raw("f", raw_document("MSFT", bars, "2023-10-28T00:00:05Z")))
+    lake.run("f", raw_document("MSFT", bars, "2023-10-28T00:00:05Z"))
     rows = lake.rows()
     traded = volume = 0.0
     previous_close = None
@@ -397,9 +386,11 @@ def test_reference_payload_vwap_and_returns_match_an_independent_computation(lak
 
 
 def test_two_symbols_in_one_run(lake):
-    msft = lake.put_raw("f", raw_document("MSFT", {"2023-10-27 10:00:00": BAR}, "2023-10-27T15:00:00Z"))
-    aapl = lake.put_raw("f", raw_document("AAPL", {"2023-10-27 10:00:00": BAR}, "2023-10-27T15:00:00Z"))
-    summary = lake.run("f", msft, aapl)
+    summary = lake.run(
+        "f",
+        raw_document("MSFT", {"2023-10-27 10:00:00": BAR}, "2023-10-27T15:00:00Z"),
+        raw_document("AAPL", {"2023-10-27 10:00:00": BAR}, "2023-10-27T15:00:00Z"),
+    )
     assert [(row["symbol"], row["ts"]) for row in lake.rows()] == [
         ("AAPL", utc("2023-10-27 14:00:00")),
         ("MSFT", utc("2023-10-27 14:00:00")),
@@ -413,17 +404,12 @@ def test_two_symbols_in_one_run(lake):
 def test_existing_partition_is_merged_and_untouched_partitions_are_left_alone(lake):
     morning = {f"2023-10-27 09:{m:02d}:00": BAR for m in range(30, 60)}
     previous_day = {f"2023-10-26 09:{m:02d}:00": BAR for m in range(30, 40)}
-    lake.run(
-        "morning",
-        lake.put_raw("morning", raw_document("MSFT", morning | previous_day, "2023-10-27T14:00:00Z")),
-    )
+    lake.run("morning", raw_document("MSFT", morning | previous_day, "2023-10-27T14:00:00Z"))
     untouched = lake.curated / "symbol=MSFT" / "trade_date=2023-10-26"
     before = {p.name: p.read_bytes() for p in untouched.iterdir()}
 
     afternoon = {f"2023-10-27 13:{m:02d}:00": BAR for m in range(0, 20)}
-    summary = lake.run(
-        "afternoon", lake.put_raw("afternoon", raw_document("MSFT", afternoon, "2023-10-27T18:00:00Z"))
-    )
+    summary = lake.run("afternoon", raw_document("MSFT", afternoon, "2023-10-27T18:00:00Z"))
 
     rows = lake.rows()
     assert sum(row["trade_date"] == "2023-10-27" for row in rows) == 50
@@ -434,13 +420,13 @@ def test_existing_partition_is_merged_and_untouched_partitions_are_left_alone(la
 
 
 def test_runs_as_a_glue_script_with_glue_arguments(lake, tmp_path):
-    raw = lake.put_raw("fetch-1", raw_document("MSFT", reference_bars(), "2023-10-28T00:00:05Z"))
+    lake.put_raw("fetch-1", raw_document("MSFT", reference_bars(), "2023-10-28T00:00:05Z"))
     summary_path = tmp_path / "summary.json"
     result = subprocess.run(
         [
             sys.executable,
             str(REPO / "glue" / "stock_data_etl.py"),
-            *lake.arguments("fetch-1", summary_path, raw),
+            *lake.arguments("fetch-1", summary_path),
         ],
         capture_output=True,
         text=True,
@@ -455,13 +441,13 @@ def test_runs_as_a_glue_script_with_glue_arguments(lake, tmp_path):
 
 def test_missing_argument_fails_the_run(lake, tmp_path):
     result = subprocess.run(
-        [sys.executable, str(REPO / "glue" / "stock_data_etl.py"), "--raw_paths", "x"],
+        [sys.executable, str(REPO / "glue" / "stock_data_etl.py"), "--raw_path", "x"],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode != 0
-    assert "--curated_path" in result.stderr
+    assert "--pending_path" in result.stderr and "--curated_path" in result.stderr
 
 
 def test_values_sent_as_json_numbers_are_read_as_their_text(lake):
@@ -470,7 +456,7 @@ def test_values_sent_as_json_numbers_are_read_as_their_text(lake):
         "open": 100.0, "high": 101.0, "low": 99.5, "close": 100.5, "volume": 1000,
     }  # fmt: skip
     document["metadata"]["barCount"] = "1"
-    summary = lake.run("f", lake.put_raw("f", document))
+    summary = lake.run("f", document)
     (row,) = lake.rows()
     assert (row["open"], row["volume"]) == (100.0, 1000)
     assert summary["rowsQuarantined"] == 0
@@ -508,9 +494,9 @@ def killed_during_its_write(lake, arguments: list[str]) -> None:
 
 
 def test_a_run_killed_while_writing_leaves_the_table_readable_and_the_next_run_repairs_it(lake, tmp_path):
-    lake.run("seed", lake.put_raw("seed", raw_document("MSFT", many_days("100.0"), "2023-10-27T15:00:00Z")))
-    changed = lake.put_raw("changed", raw_document("MSFT", many_days("100.5"), "2023-10-28T15:00:00Z"))
-    killed_during_its_write(lake, lake.arguments("changed", tmp_path / "killed.json", changed))
+    lake.run("seed", raw_document("MSFT", many_days("100.0"), "2023-10-27T15:00:00Z"))
+    lake.put_raw("changed", raw_document("MSFT", many_days("100.5"), "2023-10-28T15:00:00Z"))
+    killed_during_its_write(lake, lake.arguments("changed", tmp_path / "killed.json"))
 
     def table() -> list[tuple]:
         glob = f"{lake.curated}/**/*.parquet"
@@ -520,7 +506,7 @@ def test_a_run_killed_while_writing_leaves_the_table_readable_and_the_next_run_r
 
     # A reader of the table's files sees the last complete write, nothing of the killed one.
     assert table() == [(240, 240, 100.0, 100.0)]
-    summary = lake.run("changed", changed)
+    summary = lake.run("changed")
     assert summary["rowsUpdated"] == 240
     assert table() == [(240, 240, 100.5, 100.5)]
     assert len(list(lake.curated.rglob("*.parquet"))) == 240

@@ -1,5 +1,6 @@
 import json
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,23 @@ def definition_text(state_machine: dict[str, Any]) -> str:
 @pytest.fixture(scope="session")
 def definition(definition_text: str) -> dict[str, Any]:
     return json.loads(definition_text)
+
+
+def state_scopes(definition: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The definition and every state machine nested in it (a Map's ItemProcessor, a Parallel's branches),
+    outermost first: each has its own StartAt and States, and transitions never leave it."""
+    yield definition
+    for state in definition["States"].values():
+        for nested in [
+            *([state["ItemProcessor"]] if "ItemProcessor" in state else []),
+            *state.get("Branches", []),
+        ]:
+            yield from state_scopes(nested)
+
+
+def all_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every state by name, those of Map iterations included (names are unique in the whole definition)."""
+    return {name: state for scope in state_scopes(definition) for name, state in scope["States"].items()}
 
 
 ACCOUNT, REGION = "123456789012", "us-east-1"

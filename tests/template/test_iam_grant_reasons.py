@@ -12,23 +12,35 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import ACCOUNT, REGION, REPO, iam_actions_of, resolve_resources, samconfig_s3_prefixes
+from conftest import (
+    ACCOUNT,
+    REGION,
+    REPO,
+    all_states,
+    iam_actions_of,
+    resolve_resources,
+    samconfig_s3_prefixes,
+)
 
 
 @dataclass(frozen=True)
 class Task:
-    """States of the definition whose Resource makes the call."""
+    """States of the definition (of a Map iteration too) whose Resource makes the call."""
 
     states: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Code:
-    """A call in the project's code: the file and text that makes it."""
+    """A call in the project's code: the file and the text (or each of the texts) that makes it."""
 
     path: str
-    text: str
+    text: str | tuple[str, ...]
     why: str
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        return (self.text,) if isinstance(self.text, str) else self.text
 
 
 @dataclass(frozen=True)
@@ -109,6 +121,15 @@ GRANTS: dict[Grant, Reason] = {
         Task(("PutRawStockData",)),
     ),
     **grant(STATE_MACHINE, ["s3:GetObject"], [f"{DATA}/run-summaries/*"], Task(("ReadGlueRunSummary",))),
+    # A failed Glue run: KeepUncuratedRawObjects copies each fetched symbol's raw object, from whichever
+    # bucket the watchlist wrote it to, under the stack's pending/ folder, which the next run curates.
+    **grant(
+        STATE_MACHINE,
+        ["s3:GetObject"],
+        [f"{DATA}/raw/*", f"{INPUT_BUCKET}/raw/*"],
+        Task(("GetUncuratedRawObject",)),
+    ),
+    **grant(STATE_MACHINE, ["s3:PutObject"], [f"{DATA}/pending/*"], Task(("PutPendingRawObject",))),
     **grant(
         STATE_MACHINE,
         ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"],
@@ -128,12 +149,15 @@ GRANTS: dict[Grant, Reason] = {
     **grant(STATE_MACHINE, ["sns:CreateTopic"], [INPUT_TOPIC], Task(("CreateTopic",))),
     # Subscribe follows CreateTopic only: the address goes to a topic the execution created.
     **grant(STATE_MACHINE, ["sns:Subscribe"], [INPUT_TOPIC], Task(("SubscribeEmailToTopic",))),
+    # The stack's topic hears of failures, and of symbols that failed within the tolerance; the record
+    # notification goes to the input's topic, the stack's when the input names none.
     **grant(
         STATE_MACHINE,
         ["sns:Publish"],
-        [OWN_TOPIC, INPUT_TOPIC],
-        Task(("PublishRecordNotification", "NotifyFailure")),
+        [OWN_TOPIC],
+        Task(("PublishRecordNotification", "NotifyStockFetchFailures", "NotifyFailure")),
     ),
+    **grant(STATE_MACHINE, ["sns:Publish"], [INPUT_TOPIC], Task(("PublishRecordNotification",))),
     **grant(
         STATE_MACHINE,
         ["kms:GenerateDataKey", "kms:Decrypt"],
@@ -141,7 +165,8 @@ GRANTS: dict[Grant, Reason] = {
         Documented(
             SNS_SSE,
             "a publisher to a topic encrypted with a customer managed key needs both "
-            "(PublishRecordNotification, NotifyFailure; CreateTopic gives created topics that key)",
+            "(PublishRecordNotification, NotifyStockFetchFailures, NotifyFailure; CreateTopic gives "
+            "created topics that key)",
         ),
     ),
     **grant(
@@ -179,7 +204,9 @@ GRANTS: dict[Grant, Reason] = {
         ["s3:GetObject"],
         [f"{DATA}/raw/*", f"{INPUT_BUCKET}/raw/*"],
         Code(
-            GLUE_SCRIPT, "--raw_paths", "read_raw_documents: spark.read.json of the execution's raw objects"
+            GLUE_SCRIPT,
+            "read_raw_documents(spark, raw_paths)",
+            "read_raw_documents: spark.read.json of the raw objects in the execution's folder (--raw_path)",
         ),
     ),
     **grant(
@@ -188,9 +215,56 @@ GRANTS: dict[Grant, Reason] = {
         [DATA],
         Code(
             GLUE_SCRIPT,
-            "--curated_path",
-            "Spark lists the curated partitions it reads and overwrites, "
-            "and the quarantine folder it replaces",
+            (
+                "--curated_path",
+                'list_json_files(spark, f"{arguments.raw_path',
+                'list_json_files(spark, f"{arguments.pending_path',
+            ),
+            "Spark lists the curated partitions it reads and overwrites, and the quarantine folder it "
+            "replaces; list_json_files globs the execution's raw folder (the input may name the stack's "
+            "bucket) and the pending folder",
+        ),
+    ),
+    **grant(
+        GLUE,
+        ["s3:ListBucket"],
+        [INPUT_BUCKET],
+        Code(
+            GLUE_SCRIPT,
+            'list_json_files(spark, f"{arguments.raw_path',
+            "list_json_files globs the execution's raw folder (--raw_path), in the bucket the input names",
+        ),
+    ),
+    **grant(
+        GLUE,
+        ["s3:GetObject"],
+        [f"{DATA}/pending/*"],
+        Code(
+            GLUE_SCRIPT,
+            "raw_paths = own + pending",
+            "the run reads the raw objects a failed run left under --pending_path with its own",
+        ),
+    ),
+    **grant(
+        GLUE,
+        ["s3:DeleteObject"],
+        [f"{DATA}/pending/*"],
+        Code(
+            GLUE_SCRIPT,
+            "delete_files(spark, pending)",
+            "the pending objects curated are deleted after the merge",
+        ),
+    ),
+    **grant(
+        GLUE,
+        ["s3:PutObject"],
+        [f"{DATA}/pending/*"],
+        Code(
+            GLUE_SCRIPT,
+            "delete_files(spark, pending)",
+            "delete_files removes an execution=<name>/ folder's last object through Hadoop's FileSystem, "
+            "whose S3 connectors then write the emptied folder's marker, a key under pending/ "
+            "(hadoop-aws directory_markers.md: 'When a file is deleted, ... if not a marker is created')",
         ),
     ),
     **grant(
@@ -243,7 +317,7 @@ GRANTS: dict[Grant, Reason] = {
         ["s3:GetObject"],
         [f"{DATA}/run-summaries/*"],
         KnownExcess(
-            "WriteCuratedData grants its three prefixes alike; only the offline Glue runner reads "
+            "WriteCuratedData grants its prefixes alike; only the offline Glue runner reads "
             "(HEAD) the summary object before a run"
         ),
     ),
@@ -251,7 +325,7 @@ GRANTS: dict[Grant, Reason] = {
         GLUE,
         ["s3:DeleteObject"],
         [f"{DATA}/run-summaries/*"],
-        KnownExcess("WriteCuratedData grants its three prefixes alike; write_summary only overwrites"),
+        KnownExcess("WriteCuratedData grants its prefixes alike; write_summary only overwrites"),
     ),
     **grant(
         GLUE,
@@ -344,16 +418,29 @@ def test_every_managed_policy_has_its_reason(roles):
 
 
 def test_each_task_reason_names_states_whose_integration_calls_the_action(definition):
+    states = all_states(definition)
     for (_, action, _), reason in GRANTS.items():
         if isinstance(reason, Task):
             for name in reason.states:
-                assert action in iam_actions_of(definition["States"][name]["Resource"]), (name, action)
+                assert action in iam_actions_of(states[name]["Resource"]), (name, action)
+
+
+def test_every_task_is_a_reason_for_each_action_its_integration_calls(definition):
+    # The other way round: a Task the definition gains is traced to the grant it calls on.
+    named = {
+        (name, action) for (_, action, _), r in GRANTS.items() if isinstance(r, Task) for name in r.states
+    }
+    for name, state in all_states(definition).items():
+        if state["Type"] == "Task":
+            for action in iam_actions_of(state["Resource"]):
+                assert (name, action) in named, (name, action)
 
 
 def test_each_code_reason_is_in_its_file():
     for grant_, reason in GRANTS.items():
         if isinstance(reason, Code):
-            assert reason.text in (REPO / reason.path).read_text(), (grant_, reason.path)
+            for text in reason.texts:
+                assert text in (REPO / reason.path).read_text(), (grant_, reason.path, text)
 
 
 def test_the_known_excess_stays_as_small_as_it_is():

@@ -2,7 +2,8 @@
 
 Least privilege by default: no grant reaches a resource the stack does not own beyond the one name per kind
 that InputBucketName, InputStreamName and InputTopicName allow; bucket actions on bucket ARNs, object
-actions on the raw prefix; source conditions on grants to AWS services.
+actions on the raw prefix (and, in the stack's own bucket, on the folders it keeps for itself); source
+conditions on grants to AWS services.
 """
 
 import fnmatch
@@ -52,15 +53,15 @@ def topic_arn(name: str) -> str:
     return f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}"
 
 
-def expected_writes(bucket: str, stream: str, topic: str) -> dict[str, set[str]]:
+def expected_data_access(bucket: str, stream: str, topic: str) -> dict[str, set[str]]:
     # Creating (and subscribing to a topic just created) only for the input's one name: the stack's own
     # bucket, stream and topic always exist, so the definition's lookups find them and never create them.
+    raw = {f"{bucket_arn(STACK_BUCKET)}/raw/*", *([f"{bucket_arn(bucket)}/raw/*"] if bucket else [])}
     return {
         "s3:CreateBucket": {bucket_arn(bucket)} if bucket else set(),
-        "s3:PutObject": {
-            f"{bucket_arn(STACK_BUCKET)}/raw/*",
-            *([f"{bucket_arn(bucket)}/raw/*"] if bucket else []),
-        },
+        # Raw objects in either bucket; a failed Glue run's copies only in the stack's own.
+        "s3:PutObject": {*raw, f"{bucket_arn(STACK_BUCKET)}/pending/*"},
+        "s3:GetObject": {*raw, f"{bucket_arn(STACK_BUCKET)}/run-summaries/*"},
         "kinesis:CreateStream": {stream_arn(stream)} if stream else set(),
         "kinesis:PutRecord": {stream_arn(STACK_STREAM), *([stream_arn(stream)] if stream else [])},
         "sns:CreateTopic": {topic_arn(topic)} if topic else set(),
@@ -88,21 +89,22 @@ def expected_writes(bucket: str, stream: str, topic: str) -> dict[str, set[str]]
         ),
     ],
 )
-def test_state_machine_writes_only_the_stacks_resources_and_the_named_ones(translated, overrides, names):
+def test_state_machine_reaches_only_the_stacks_resources_and_the_named_ones(translated, overrides, names):
     resources = resolve_resources(translated, overrides)
     granted = grants(resources, "DataPipelineStateMachineRole")
-    for action, expected in expected_writes(*names).items():
+    for action, expected in expected_data_access(*names).items():
         assert granted.get(action, set()) == expected, action
 
 
 def test_object_actions_reach_the_raw_prefix_and_bucket_actions_bucket_arns(translated):
     granted = grants(resolve_resources(translated), "DataPipelineStateMachineRole")
-    assert all(arn.endswith("/raw/*") for arn in granted["s3:PutObject"])
+    own = f"arn:aws:s3:::{STACK_BUCKET}/"
+    assert all(arn.endswith("/raw/*") or arn == f"{own}pending/*" for arn in granted["s3:PutObject"])
+    assert all(arn.endswith("/raw/*") or arn == f"{own}run-summaries/*" for arn in granted["s3:GetObject"])
     assert all("/" not in arn.removeprefix("arn:aws:s3:::") for arn in granted["s3:CreateBucket"])
     # IAM's * matches '/': no object grant may sit on a bucket-name pattern.
-    assert not any(
-        fnmatch.fnmatchcase(f"arn:aws:s3:::{STACK_BUCKET}/curated/x", arn) for arn in granted["s3:PutObject"]
-    )
+    for action in ("s3:PutObject", "s3:GetObject"):
+        assert not any(fnmatch.fnmatchcase(f"{own}curated/x", arn) for arn in granted[action]), action
 
 
 def test_wildcard_resources_only_where_iam_has_nothing_narrower(translated):
@@ -129,6 +131,11 @@ def test_glue_reads_raw_data_only_from_the_stacks_bucket_and_the_named_one(trans
         granted = grants(resolve_resources(translated, overrides), "GlueJobRole")
         raw_reads = {arn for arn in granted["s3:GetObject"] if arn.endswith("/raw/*")}
         assert raw_reads == {f"{bucket_arn(b)}/raw/*" for b in [STACK_BUCKET, *extra]}
+        # It lists the execution's raw folder, in either bucket; everything else it lists is the stack's.
+        assert granted["s3:ListBucket"] == {bucket_arn(b) for b in [STACK_BUCKET, *extra]}
+        # What it writes and deletes (pending copies included) is in the stack's bucket only.
+        for action in ("s3:PutObject", "s3:DeleteObject"):
+            assert all(arn.startswith(f"{bucket_arn(STACK_BUCKET)}/") for arn in granted[action]), action
 
 
 def service_principals(statement: dict[str, Any]) -> list[str]:

@@ -1,6 +1,9 @@
-"""The README's diagram is the state machine's: every transition drawn, none invented."""
+"""The README's diagram is the state machine's: every transition drawn, those inside the Map iterations
+too, none invented."""
 
 import re
+
+from conftest import all_states
 
 EDGE = re.compile(r"^\s+(\w+) --> (\w+)$", re.MULTILINE)
 
@@ -11,7 +14,7 @@ def test_mermaid_diagram_matches_the_definition(repo, definition):
     drawn = set(EDGE.findall(diagram))
 
     expected = set()
-    for name, state in definition["States"].items():
+    for name, state in all_states(definition).items():
         targets = [c["Next"] for c in state.get("Choices", [])]
         targets += [state[k] for k in ("Next", "Default") if k in state]
         # Catches into NotifyFailure are on every Task; the README says so instead of drawing them.

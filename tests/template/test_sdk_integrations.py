@@ -2,15 +2,18 @@
 blob members given JSON values, as Step Functions serialises them."""
 
 import ast
+import json
 from pathlib import Path
 from typing import Any
 
 import botocore.session
 import pytest
+from conftest import all_states
 
 from offline_aws.moto_hooks.sdk_integrations import java_pascal_case, sdk_service_error_name
 
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "requests"
+FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 
 SESSION = botocore.session.get_session()
 AWS_SDK = "arn:aws:states:::aws-sdk:"
@@ -70,7 +73,8 @@ def raisable_errors(resource: str) -> set[str]:
 
 
 def tasks(definition: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return [(name, state) for name, state in definition["States"].items() if state["Type"] == "Task"]
+    """Every Task, those of Map iterations included."""
+    return [(name, state) for name, state in all_states(definition).items() if state["Type"] == "Task"]
 
 
 def test_every_retried_or_caught_error_is_one_the_call_can_raise(definition):
@@ -106,13 +110,65 @@ def test_the_function_errors_the_definition_routes_on_exist():
     assert not DEFINITION_ERRORS & FUNCTION_ERRORS
 
 
+def test_the_definitions_own_error_names_are_those_its_pass_states_give(definition):
+    named = {
+        state["Parameters"]["Error"]
+        for state in all_states(definition).values()
+        if state["Type"] == "Pass" and "Error" in state.get("Parameters", {})
+    }
+    assert named == DEFINITION_ERRORS
+
+
+def raised_by_fetch_functions() -> set[str]:
+    """The error classes the fetch functions' code constructs (raised, or returned to be raised): their own
+    modules and the layer's packages they import. A base class only subclassed is not among them."""
+    sources = [
+        *FUNCTIONS.glob("fetch_*/*.py"),
+        *(LAYER / "rapidapi").glob("*.py"),
+        *(LAYER / "execution_input").glob("*.py"),
+    ]
+    return {
+        node.func.id
+        for path in sources
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTION_ERRORS
+    }
+
+
+def test_the_errors_parsed_as_a_functions_error_object_are_exactly_those_the_functions_raise(definition):
+    # A Pass state that reads the Cause as Lambda's JSON error object (States.StringToJson) may only get a
+    # function's own error: any other Cause ("" after a timeout, a service error's text) is not JSON and
+    # fails the whole Map; an own error left out is recorded with its whole Cause, stack trace included.
+    states = all_states(definition)
+    parsers = {
+        name
+        for name, state in states.items()
+        if state["Type"] == "Pass"
+        and "States.StringToJson($.failure.Cause)" in json.dumps(state.get("Parameters"))
+    }
+    assert parsers == {"ParseStockFetchError", "ParseCountryFetchError"}
+    raised = raised_by_fetch_functions()
+    assert "InvalidInputError" in raised and "UpstreamError" not in raised
+    routed = {}
+    for name, state in states.items():
+        for index, catcher in enumerate(state.get("Catch", [])):
+            if catcher["Next"] in parsers:
+                routed[name] = set(catcher["ErrorEquals"])
+                assert catcher["ResultPath"] == "$.failure" and index < len(state["Catch"]) - 1, name
+        # Nothing else leads into a parser.
+        assert not {state.get("Next"), state.get("Default")} & parsers, name
+    assert routed == {"FetchStockData": raised, "FetchSubscriptionData": raised}
+    assert {states[n]["Resource"] for n in routed} == {"arn:aws:states:::lambda:invoke"}
+
+
 def blob_members(resource: str) -> set[str]:
     service, action = resource.removeprefix(AWS_SDK).split(":")
     _, op = operation(service, action)
     return {name for name, shape in op.input_shape.members.items() if shape.type_name == "blob"}
 
 
-def test_blob_members_get_json_values_never_json_text(definition):
+def blob_paths(definition: dict[str, Any]) -> dict[str, str]:
+    """Each aws-sdk Task's path given to a blob member, checked to be a JSON value's path."""
     # Step Functions JSON-serialises a blob member's value (recorded for s3:putObject): JSON text given
     # there is stored quoted and escaped, not as the document.
     seen = {}
@@ -125,12 +181,23 @@ def test_blob_members_get_json_values_never_json_text(definition):
             if path is not None:
                 assert path.startswith("$.") and "States." not in path, f"{name}.{member}.$ = {path}"
                 seen[name] = path
-    assert seen == {"PutRawStockData": "$.etl.document", "PutSubscriptionRecord": "$.streaming.document"}
+    return seen
 
 
-@pytest.mark.parametrize("member_value", ["States.JsonToString($.etl.document)", "States.Format('{}', $.x)"])
+def test_blob_members_get_json_values_never_json_text(definition):
+    assert blob_paths(definition) == {
+        "PutRawStockData": "$.fetched.document",
+        "PutPendingRawObject": "$.raw.document",
+        "PutSubscriptionRecord": "$.streaming.document",
+    }
+
+
+@pytest.mark.parametrize(
+    "member_value", ["States.JsonToString($.fetched.document)", "States.Format('{}', $.x)"]
+)
 def test_the_blob_check_catches_json_text(definition, member_value):
-    broken = {**definition["States"]["PutRawStockData"]}
-    broken["Parameters"] = {**broken["Parameters"], "Body.$": member_value}
+    state = all_states(definition)["PutRawStockData"]
+    assert blob_paths({"States": {"PutRawStockData": state}}) == {"PutRawStockData": "$.fetched.document"}
+    broken = {**state, "Parameters": {**state["Parameters"], "Body.$": member_value}}
     with pytest.raises(AssertionError):
-        test_blob_members_get_json_values_never_json_text({"States": {"PutRawStockData": broken}})
+        blob_paths({"States": {"PutRawStockData": broken}})

@@ -101,7 +101,11 @@ def stored_key(aws: Any, standin: RapidApiStandIn, monkeypatch: pytest.MonkeyPat
 
 @pytest.fixture
 def stock_handler(stored_key: str) -> ModuleType:
-    return load_handler("fetch_stock_data")
+    handler = load_handler("fetch_stock_data")
+    import stock_data  # what the handler imported: its container state starts empty, as a new one's does
+
+    stock_data.QUOTA.clear()
+    return handler
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,11 @@ from execution_input.rules import (
     BUCKET_NAME,
     EMAIL,
     INPUT_NAMED_RESOURCE_PARAMETERS,
+    MAX_COUNTRIES_PER_EXECUTION,
+    MAX_SYMBOLS_PER_EXECUTION,
     STREAM_NAME,
     SYMBOL,
-    TEMPLATE_PARAMETER_RULES,
+    TEMPLATE_LIST_PARAMETER_RULES,
     TOPIC_NAME,
     template_allowed_pattern,
 )
@@ -24,8 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 ORIGINAL = json.loads((REPO / "events" / "execution_original.json").read_text())
 
 BOUNDS = StackBounds(
-    default_symbol="MSFT",
-    default_country="ae",
+    default_symbols="MSFT",
+    default_countries="ae",
     data_bucket_name="stack-databucket-1a2b3c",
     subscription_stream_name="stack-SubscriptionStream-1A2B",
     notification_topic_name="stack-NotificationTopic-1A2B",
@@ -34,7 +37,10 @@ BOUNDS = StackBounds(
     input_bucket_name=ORIGINAL["batchBucketName"],
     input_stream_name=ORIGINAL["streamName"],
     input_topic_name=ORIGINAL["topicName"],
+    requests_per_minute="5",
+    tolerated_fetch_failures="0",
 )
+NOW = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
 
 
 def rejected(raw: object, bounds: StackBounds = BOUNDS) -> str:
@@ -44,12 +50,15 @@ def rejected(raw: object, bounds: StackBounds = BOUNDS) -> str:
 
 
 def test_the_original_input_is_accepted_unchanged():
-    request = validate_execution_input(ORIGINAL, BOUNDS)
+    request = validate_execution_input(ORIGINAL, BOUNDS, NOW)
     assert request.model_dump() == {
         **ORIGINAL,
         "workflow": None,
-        "symbol": "MSFT",
-        "country": "ae",
+        "symbols": ["MSFT"],
+        "countries": ["ae"],
+        "stockFetches": [{"symbol": "MSFT", "notBefore": "2026-12-04T09:30:00Z"}],
+        "subscriptionFetches": [{"country": "ae", "notBefore": "2026-12-04T09:30:00Z"}],
+        "toleratedFetchFailures": 0,
     }
 
 
@@ -60,9 +69,9 @@ def test_fields_left_out_take_the_stacks_defaults():
         BOUNDS.subscription_stream_name,
         BOUNDS.notification_topic_name,
     )
-    assert (request.symbol, request.country, request.email, request.glueJobName) == (
-        "MSFT",
-        "ae",
+    assert (request.symbols, request.countries, request.email, request.glueJobName) == (
+        ["MSFT"],
+        ["ae"],
         "",
         "StockDataETLJOB",
     )
@@ -70,7 +79,7 @@ def test_fields_left_out_take_the_stacks_defaults():
 
 def test_symbol_and_country_are_normalised():
     request = validate_execution_input({"workflow": "etl", "symbol": "brk.b", "country": "AE"}, BOUNDS)
-    assert (request.symbol, request.country) == ("BRK.B", "ae")
+    assert (request.symbols, request.countries) == (["BRK.B"], ["ae"])
 
 
 @pytest.mark.parametrize(
@@ -249,7 +258,7 @@ def test_rules_accept_and_refuse_as_aws_documents(rule, good, bad):
 
 
 def test_template_allowed_patterns_are_the_rules(template_parameters):
-    for parameter in [*TEMPLATE_PARAMETER_RULES, *INPUT_NAMED_RESOURCE_PARAMETERS, "NotificationEmail"]:
+    for parameter in [*TEMPLATE_LIST_PARAMETER_RULES, *INPUT_NAMED_RESOURCE_PARAMETERS, "NotificationEmail"]:
         assert template_parameters[parameter]["AllowedPattern"] == template_allowed_pattern(parameter), (
             parameter
         )
@@ -259,6 +268,90 @@ def test_template_input_name_defaults_are_the_original_inputs_names(template_par
     assert template_parameters["InputBucketName"]["Default"] == ORIGINAL["batchBucketName"]
     assert template_parameters["InputStreamName"]["Default"] == ORIGINAL["streamName"]
     assert template_parameters["InputTopicName"]["Default"] == ORIGINAL["topicName"]
+
+
+# ---------------------------------------------------------------- watchlists
+
+
+def test_a_watchlist_is_normalised_deduplicated_in_order_and_paced_at_the_plans_rate():
+    request = validate_execution_input(
+        {"workflow": "etl", "symbols": ["aapl", "MSFT", "AAPL", "brk.b"]}, BOUNDS, NOW
+    )
+    assert request.symbols == ["AAPL", "MSFT", "BRK.B"]
+    # 5 requests a minute: one every 12 s from the start.
+    assert [(f.symbol, f.notBefore) for f in request.stockFetches] == [
+        ("AAPL", "2026-12-04T09:30:00Z"),
+        ("MSFT", "2026-12-04T09:30:12Z"),
+        ("BRK.B", "2026-12-04T09:30:24Z"),
+    ]
+
+
+@pytest.mark.parametrize("rate", [1, 5, 7, 60, 75, 600])
+def test_no_sixty_seconds_hold_more_slots_than_the_rate_and_slots_are_whole_seconds(rate):
+    bounds = StackBounds(**{**BOUNDS.__dict__, "requests_per_minute": str(rate)})
+    count = min(500, rate * 30 + 1)  # as many as 30 minutes of slots hold
+    symbols = [f"S{i}" for i in range(count)]
+    started = NOW + timedelta(milliseconds=700)  # a Wait state truncates a timestamp's milliseconds
+    request = validate_execution_input({"workflow": "etl", "symbols": symbols}, bounds, started)
+    slots = [datetime.fromisoformat(f.notBefore) for f in request.stockFetches]
+    assert slots[0] == NOW and all(slot.microsecond == 0 for slot in slots)
+    assert slots == sorted(slots)
+    # The busiest minute holds exactly the rate (or all of them): the plan is used, never exceeded.
+    busiest = max(sum(1 for s in slots if start <= s < start + timedelta(seconds=60)) for start in slots)
+    assert busiest == min(rate, count)
+
+
+def test_one_symbol_is_a_watchlist_of_one_and_the_default_watchlist_is_the_parameters():
+    bounds = StackBounds(
+        **{**BOUNDS.__dict__, "default_symbols": "MSFT,IBM,MSFT", "default_countries": "ae,us"}
+    )
+    assert validate_execution_input({"workflow": "etl", "symbol": "aapl"}, bounds).symbols == ["AAPL"]
+    defaults = validate_execution_input({"workflow": "etl"}, bounds)
+    assert (defaults.symbols, defaults.countries) == (["MSFT", "IBM"], ["ae", "us"])
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"symbols": []}, "Field 'symbols': must name at least one item, got an empty list."),
+        ({"symbols": "MSFT"}, "Field 'symbols': must be a list of strings, got string 'MSFT'."),
+        ({"symbols": ["MSFT", 7]}, "Field 'symbols[1]': Input should be a valid string, got number 7."),
+        ({"symbols": ["MSFT", "MS/FT"]}, "Field 'symbols': item 1: 'MS/FT' breaks the stock-symbol rule"),
+        ({"countries": ["ae", "uae"]}, "Field 'countries': item 1: 'uae' breaks the country-code rule"),
+        (
+            {"symbol": "MSFT", "symbols": ["IBM"]},
+            "Fields 'symbol' and 'symbols': give one of them, not both.",
+        ),
+        ({"country": "ae", "countries": ["us"]}, "Fields 'country' and 'countries': give one of them"),
+    ],
+)
+def test_a_bad_list_is_refused_naming_the_field_and_item(raw, message):
+    assert message in rejected({"workflow": "etl", **raw})
+
+
+def test_a_list_beyond_the_per_execution_maximum_is_refused_counting_distinct_items():
+    symbols = [f"S{i}" for i in range(MAX_SYMBOLS_PER_EXECUTION)]
+    bounds = StackBounds(**{**BOUNDS.__dict__, "requests_per_minute": "6000"})
+    assert (
+        len(validate_execution_input({"workflow": "etl", "symbols": [*symbols, "S0"]}, bounds).symbols) == 500
+    )
+    cause = rejected({"workflow": "etl", "symbols": [*symbols, "ONE.MORE"]}, bounds)
+    assert (
+        f"names {MAX_SYMBOLS_PER_EXECUTION + 1} distinct items, at most {MAX_SYMBOLS_PER_EXECUTION}" in cause
+    )
+    countries = [f"{a}{b}" for a in "abcdefgh" for b in "abcdefgh"][: MAX_COUNTRIES_PER_EXECUTION + 1]
+    assert "at most 60 per execution" in rejected({"workflow": "streaming", "countries": countries}, bounds)
+
+
+def test_a_watchlist_the_rate_cannot_fetch_in_time_is_refused_naming_the_parameter():
+    symbols = [f"S{i}" for i in range(200)]  # 199 slots of 12 s: 40 minutes
+    cause = rejected({"workflow": "etl", "symbols": symbols})
+    assert (
+        "200 items at 5 requests a minute (template parameter RapidApiRequestsPerMinute) take 40 minutes"
+        in cause
+    )
+    # The other workflow's list is not fetched, so not refused.
+    assert validate_execution_input({"workflow": "streaming", "symbols": symbols}, BOUNDS).symbols == symbols
 
 
 def test_the_glue_jobs_symbol_rule_is_the_inputs():

@@ -40,6 +40,7 @@ def test_returns_the_minute_bars_as_upstream_strings(stock_handler, context, ref
         "lastRefreshed",
         "barCount",
         "fetchedAt",
+        "fetchId",
         "source",
     ]
     assert metadata["barCount"] == len(result["timeSeries"]) == 100
@@ -397,3 +398,28 @@ def test_the_placeholder_recognised_is_the_one_the_stack_output_shows():
     outputs = yaml_parse((REPO / "template.yaml").read_text())["Outputs"]
     command = outputs["SetRapidApiKeyCommand"]["Value"]["Fn::Sub"]
     assert command.endswith(f"--secret-string {KEY_PLACEHOLDER}")
+
+
+# ---------------------------------------------------------------- the daily quota, within one execution
+
+
+def test_after_the_daily_quota_the_executions_later_symbols_fail_without_a_request(
+    stock_handler, context, standin
+):
+    standin.script("alpha-vantage", ScriptedResponse.http_200_error("http_200_information_rate_limit"))
+    with pytest.raises(UpstreamQuotaExhaustedError, match="daily quota is used up"):
+        stock_handler.lambda_handler(EVENT, context)
+    with pytest.raises(UpstreamQuotaExhaustedError, match=r"^Not requested: earlier in this execution"):
+        stock_handler.lambda_handler({**EVENT, "symbol": "IBM"}, context)
+    assert len(standin.requests_to("alpha-vantage")) == 1
+
+    # Another execution (a quota reset, a plan upgraded) asks again.
+    other = {**EVENT, "executionId": EVENT["executionId"].replace("run-1", "run-2"), "symbol": "IBM"}
+    assert stock_handler.lambda_handler(other, context)["metadata"]["symbol"] == "IBM"
+    assert len(standin.requests_to("alpha-vantage")) == 2
+
+
+def test_the_fetch_id_given_is_recorded_in_the_metadata(stock_handler, context):
+    result = stock_handler.lambda_handler({**EVENT, "fetchId": "run-1"}, context)
+    assert result["metadata"]["fetchId"] == "run-1"
+    assert stock_handler.lambda_handler(EVENT, context)["metadata"]["fetchId"] is None

@@ -1,11 +1,13 @@
 """The RapidAPI stand-in itself, over real HTTP (the offline run and the workflow tests rely on it)."""
 
+import json
 import secrets
 import threading
 
 import pytest
 import requests
 
+from offline_pipeline.rapidapi_standin import PAYLOADS as REFERENCE
 from offline_pipeline.rapidapi_standin import RapidApiStandIn, ScriptedResponse
 
 
@@ -40,9 +42,31 @@ def test_an_incomplete_intraday_call_gets_alpha_vantages_http_200_error(server):
     assert "Error Message" in response.json()
 
 
+def test_each_symbol_gets_bars_of_its_own_and_the_reference_symbol_the_recorded_ones(server):
+    def bars(symbol: str) -> dict:
+        query = {"function": "TIME_SERIES_INTRADAY", "symbol": symbol, "interval": "1min"}
+        return get(server, "/query", **query).json()["Time Series (1min)"]
+
+    recorded = json.loads((REFERENCE / "alpha_vantage_intraday_compact.json").read_text())[
+        "Time Series (1min)"
+    ]
+    msft, ibm, aapl = bars("MSFT"), bars("IBM"), bars("AAPL")
+    assert msft == recorded
+    assert set(ibm) == set(aapl) == set(recorded)
+    minute = "2023-10-27 19:59:00"
+    closes = {float(b[minute]["4. close"]) for b in (msft, ibm, aapl)}
+    assert len(closes) == 3  # three symbols, three prices
+    for bar in (ibm[minute], aapl[minute]):
+        low, high = float(bar["3. low"]), float(bar["2. high"])
+        assert low <= float(bar["1. open"]) <= high and low <= float(bar["4. close"]) <= high
+
+
 def test_serves_countries(server):
-    assert set(get(server, "/countries").json()) == {"ae", "us"}
+    listed = get(server, "/countries").json()
+    assert {"ae", "us", "gb", "de"} <= set(listed)
     assert get(server, "/countries/ae").json()["name"] == "United Arab Emirates"
+    gb = get(server, "/countries/gb").json()
+    assert (gb["countryCode"], gb["name"]) == ("gb", "United Kingdom") and gb["services"]
     missing = get(server, "/countries/zz")
     assert (missing.status_code, missing.json()) == (404, {"message": "Not Found"})
 

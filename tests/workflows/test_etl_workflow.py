@@ -27,13 +27,21 @@ pytestmark = pytest.mark.spark
 ETL_PATH = [
     "ValidateExecutionInput",
     "RouteByRequestedWorkflow",
-    "FetchStockData",
     "ListBuckets",
     "CheckBucketListed",
-    "ChooseBucketAction",
+    "FetchWatchlist",
+    # The watchlist's one symbol, in its Map iteration.
+    "WaitForStockFetchSlot",
+    "FetchStockData",
+    "ChooseRawBucketAction",
     "PutRawStockData",
+    "RecordStockDataFetched",
+    "CheckStockFetchOutcomes",
+    "ChooseStockFetchFailureCount",
+    "RecordNoStockFetchFailures",
     "RunStockDataGlueJob",
     "ReadGlueRunSummary",
+    "ChooseEtlOutcome",
     "SummarizeEtlRun",
     "EtlWorkflowSucceeded",
 ]
@@ -52,6 +60,12 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+def raw_object(result, symbol: str = "MSFT") -> tuple[str, str]:
+    """The bucket and key of the symbol's raw object, under the execution's raw folder."""
+    bucket, prefix = split_s3_uri(result.output["rawObjects"])
+    return bucket, f"{prefix}{symbol}.json"
+
+
 def read_json(emulation, bucket: str, key: str):
     return json.loads(emulation.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
@@ -68,20 +82,29 @@ def etl_run(pipeline_stack):
 def test_the_etl_event_runs_every_etl_step_and_skips_bucket_creation(etl_run) -> None:
     result, alpha_vantage_requests, streaming_requests = etl_run
     assert result.states_entered() == ETL_PATH
-    assert len(ETL_PATH) <= 11
     assert (alpha_vantage_requests, streaming_requests) == (1, 0)
     assert result.output["workflow"] == "etl"
-    assert result.output["symbol"] == "MSFT"
-    assert result.output["barCount"] == 100
+    assert (result.output["symbols"], result.output["fetchFailures"]) == (["MSFT"], [])
+    summary = result.output["runSummary"]
+    # One symbol: its figures are the run's (how many are new depends on what the dataset held).
+    assert summary["bySymbol"] == {
+        "MSFT": {
+            "barsRead": 100,
+            "barsQuarantined": 0,
+            "rowsWritten": 100,
+            "newRows": summary["newRows"],
+            "rowsUpdated": summary["rowsUpdated"],
+        }
+    }
     assert result.output["glueJobRun"]["state"] == "SUCCEEDED"
 
 
 def test_the_raw_object_is_at_the_output_key_and_equals_the_fetch(pipeline, etl_run) -> None:
     result, *_ = etl_run
-    bucket, key = split_s3_uri(result.output["rawObject"])
+    bucket, key = raw_object(result)
     assert bucket == pipeline.data_bucket
     ingest_date = result.start_date.astimezone(UTC).date().isoformat()
-    assert key == f"raw/stock/symbol=MSFT/ingest_date={ingest_date}/execution={result.name}.json"
+    assert key == f"raw/stock/ingest_date={ingest_date}/execution={result.name}/MSFT.json"
 
     # Stored as the compact JSON document itself, as Step Functions writes a JSON-value Body.
     stored = pipeline.emulation.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -90,6 +113,7 @@ def test_the_raw_object_is_at_the_output_key_and_equals_the_fetch(pipeline, etl_
     assert stored == json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode()
     assert raw == task_result(result, "FetchStockData")["Payload"]
     assert raw["metadata"]["barCount"] == 100
+    assert raw["metadata"]["fetchId"] == result.name
     assert raw["timeSeries"] == reference_bars()
 
 
@@ -156,7 +180,7 @@ def test_any_execution_name_runs_the_etl_workflow_end_to_end(pipeline, runs_with
     summary = result.output["runSummary"]
     assert summary["fetchId"] == name
     assert (summary["rowsRead"], summary["rowsValid"], summary["rowsQuarantined"]) == (100, 100, 0)
-    bucket, key = split_s3_uri(result.output["rawObject"])
+    bucket, key = raw_object(result)
     assert read_json(pipeline.emulation, bucket, key)["metadata"]["barCount"] == 100
     summary_key = f"run-summaries/stock_minute_bars/{name}.json"
     assert read_json(pipeline.emulation, pipeline.data_bucket, summary_key) == summary
@@ -185,7 +209,7 @@ def test_a_missing_bucket_is_created_before_the_raw_object_is_put(pipeline, two_
     assert "CreateBucket" not in entered
     assert entered.index("CreateBucketInUsEast1") < entered.index("PutRawStockData")
     assert bucket in bucket_names(pipeline.emulation)
-    assert first.output["rawObject"].startswith(f"s3://{bucket}/raw/stock/symbol=MSFT/")
+    assert first.output["rawObjects"].startswith(f"s3://{bucket}/raw/stock/ingest_date=")
 
 
 def test_a_second_run_with_the_same_names_creates_nothing_and_duplicates_no_rows(
@@ -195,7 +219,7 @@ def test_a_second_run_with_the_same_names_creates_nothing_and_duplicates_no_rows
     assert not CREATE_BUCKET_STATES & set(second.states_entered())
     # One raw object per execution: the second run did not overwrite the first.
     raw_keys = sorted(object_versions(pipeline.emulation, bucket, "raw/"))
-    assert raw_keys == sorted(split_s3_uri(run.output["rawObject"])[1] for run in (first, second))
+    assert raw_keys == sorted(raw_object(run)[1] for run in (first, second))
 
     summary = second.output["runSummary"]
     assert (summary["rowsStoredBefore"], summary["rowsWritten"], summary["newRows"]) == (100, 100, 0)
@@ -225,7 +249,7 @@ def test_the_original_input_runs_unchanged_on_the_path_its_draw_chose(pipeline) 
         assert "FetchStockData" in entered
         assert "FetchSubscriptionData" not in entered
         assert result.output["workflow"] == "etl"
-        bucket, key = split_s3_uri(result.output["rawObject"])
+        bucket, key = raw_object(result)
         assert bucket == original["batchBucketName"]
         assert read_json(pipeline.emulation, bucket, key)["metadata"]["barCount"] == 100
         assert result.output["runSummary"]["rowsValid"] == 100
@@ -234,11 +258,9 @@ def test_the_original_input_runs_unchanged_on_the_path_its_draw_chose(pipeline) 
         assert "FetchStockData" not in entered
         assert result.output["workflow"] == "streaming"
         assert result.output["streamName"] == original["streamName"]
+        (written,) = result.output["records"]
         record = kinesis_record(
-            pipeline.emulation,
-            original["streamName"],
-            result.output["shardId"],
-            result.output["sequenceNumber"],
+            pipeline.emulation, original["streamName"], written["shardId"], written["sequenceNumber"]
         )
         assert record["Data"]["country"] == "ae"
         topic_arn = pipeline.topic_arn_for(original["topicName"])

@@ -153,7 +153,8 @@ def test_a_429_is_retried_and_the_run_succeeds(pipeline) -> None:
     assert task_attempts(result, state) == 2
     assert result.states_entered().count(state) == 1  # a retry stays in the state
     assert pipeline.requests(api) == 2
-    assert result.output["serviceCount"] == 4
+    (record,) = result.output["records"]
+    assert record["serviceCount"] == 4
 
 
 @pytest.mark.parametrize("workflow", ["etl", "streaming"])
@@ -243,7 +244,9 @@ def test_a_failing_glue_job_fails_the_run_and_leaves_curated_data_unchanged(pipe
         result = pipeline.run({"workflow": "etl"})
 
     assert (result.status, result.error) == ("FAILED", "States.TaskFailed"), result.cause
-    assert result.states_entered()[-3:] == ["RunStockDataGlueJob", "NotifyFailure", "ExecutionFailed"]
+    entered = result.states_entered()
+    assert entered[-3:] == ["RecordGlueRunFailed", "NotifyFailure", "ExecutionFailed"]
+    assert entered.index("RunStockDataGlueJob") < entered.index("KeepUncuratedRawObjects")
     # The definition retries a failed job run once.
     assert task_failures(result) == [("RunStockDataGlueJob", "States.TaskFailed")] * 2
     assert '"JobRunState": "FAILED"' in result.cause
@@ -257,6 +260,13 @@ def test_a_failing_glue_job_fails_the_run_and_leaves_curated_data_unchanged(pipe
     assert object_versions(emulation, data_bucket, "curated/") == curated_before
     for prefix in ("run-summaries/stock_minute_bars/", "quarantine/stock_minute_bars/fetch_id="):
         assert object_versions(emulation, data_bucket, prefix + result.name) == {}
+    # Kept for the next run to curate (tests/workflows/test_watchlists.py follows that through); removed
+    # here, so that the ETL tests sharing this stack see only their own raw objects.
+    pending = f"pending/stock_minute_bars/execution={result.name}/"
+    kept = object_versions(emulation, data_bucket, pending)
+    assert sorted(kept) == [f"{pending}MSFT.json"]
+    for key in kept:
+        emulation.client("s3").delete_object(Bucket=data_bucket, Key=key)
 
 
 # ---------------------------------------------------------------- an account with too many buckets

@@ -20,6 +20,11 @@ ACTIVE = {"StreamDescriptionSummary": {"StreamStatus": "ACTIVE"}}
 MOCKED_SUMMARY = {"fetchId": "mocked", "rowsRead": 100, "rowsValid": 100, "rowsQuarantined": 0}
 
 
+def the_record(result) -> dict:
+    (record,) = result.output["records"]
+    return record
+
+
 @pytest.fixture
 def mock_config(pipeline):
     pipeline.emulation.load_mock_config(
@@ -81,23 +86,30 @@ def test_a_throttled_put_record_is_retried_and_the_run_succeeds(mock_config) -> 
         ("PutSubscriptionRecord", "Kinesis.ProvisionedThroughputExceededException")
     ]
     assert task_attempts(result, "PutSubscriptionRecord") == 2
-    assert (result.output["shardId"], result.output["sequenceNumber"]) == (MOCKED_SHARD, MOCKED_SEQUENCE)
+    record = the_record(result)
+    assert (record["shardId"], record["sequenceNumber"]) == (MOCKED_SHARD, MOCKED_SEQUENCE)
     # The states after the mocked one ran for real: the announcement carries the mocked record's ids.
     (message,) = pipeline.notifications.for_execution(result.execution_arn)
-    assert message.attributes == {"ShardId": MOCKED_SHARD, "SequenceNumber": MOCKED_SEQUENCE}
+    assert (message.attributes["ShardId"], message.attributes["SequenceNumber"]) == (
+        json.dumps([MOCKED_SHARD]),
+        json.dumps([MOCKED_SEQUENCE]),
+    )
 
 
 def test_a_non_retryable_sdk_error_is_caught_by_name_and_notified(mock_config) -> None:
     pipeline = mock_config
     result = pipeline.run({"workflow": "streaming", "email": ""}, test_case="StreamDeleted")
 
-    assert (result.status, result.error, result.cause) == (
-        "FAILED",
-        "Kinesis.ResourceNotFoundException",
-        "Stream was deleted",
+    # The country's record failed for good: with nothing written, the execution fails by its error.
+    assert (result.status, result.error) == ("FAILED", "Kinesis.ResourceNotFoundException")
+    assert result.cause == (
+        'Nothing was written; every item failed: ["ae"].'
+        " First, ae: Kinesis.ResourceNotFoundException: Stream was deleted"
     )
     assert task_failures(result) == [("PutSubscriptionRecord", "Kinesis.ResourceNotFoundException")]
-    assert result.states_entered()[-3:] == ["PutSubscriptionRecord", "NotifyFailure", "ExecutionFailed"]
+    entered = result.states_entered()
+    assert entered[entered.index("PutSubscriptionRecord") + 1] == "RecordCountryFailed"
+    assert entered[-3:] == ["RecordCountriesNotWritten", "NotifyFailure", "ExecutionFailed"]
     (message,) = pipeline.notifications.for_execution(result.execution_arn)
     assert message.subject == "Data pipeline execution failed: Kinesis.ResourceNotFoundException"
 
@@ -115,8 +127,9 @@ def test_a_stream_still_creating_is_waited_for_then_written(mock_config) -> None
     assert entered[start : start + 10] == [*loop, *loop, "DescribeStream", "ChooseStreamReadiness"]
     assert entered[start + 10] == "PutSubscriptionRecord"
     # PutRecord itself was not mocked: the record is really in the stack's stream.
+    written = the_record(result)
     record = kinesis_record(
-        pipeline.emulation, pipeline.stream, result.output["shardId"], result.output["sequenceNumber"]
+        pipeline.emulation, pipeline.stream, written["shardId"], written["sequenceNumber"]
     )
     assert record["Data"]["country"] == "ae"
 
@@ -130,7 +143,8 @@ def test_a_stream_that_never_becomes_active_fails_after_the_check_budget(mock_co
     entered = result.states_entered()
     assert entered.count("DescribeStream") == STATUS_CHECK_BUDGET + 1
     assert entered.count("WaitForStreamActive") == STATUS_CHECK_BUDGET
-    assert entered[-3:] == ["RecordStreamNotWritable", "NotifyFailure", "ExecutionFailed"]
+    assert entered[-3:] == ["RecordCountriesNotWritten", "NotifyFailure", "ExecutionFailed"]
+    assert entered.index("RecordStreamNotWritable") < entered.index("RecordCountryFailed")
     assert "PutSubscriptionRecord" not in entered
     (message,) = pipeline.notifications.for_execution(result.execution_arn)
     assert message.subject == "Data pipeline execution failed: StreamNotWritableError"
@@ -147,8 +161,10 @@ def test_a_busy_glue_job_is_retried_and_the_run_succeeds(mock_config) -> None:
     assert result.output["runSummary"] == MOCKED_SUMMARY
     # The unmocked states before the job still fetched and stored the data.
     assert pipeline.requests("alpha-vantage") == 1
-    bucket, _, key = result.output["rawObject"].removeprefix("s3://").partition("/")
-    stored = pipeline.emulation.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    bucket, _, prefix = result.output["rawObjects"].removeprefix("s3://").partition("/")
+    stored = (
+        pipeline.emulation.client("s3").get_object(Bucket=bucket, Key=f"{prefix}MSFT.json")["Body"].read()
+    )
     assert json.loads(stored)["metadata"]["barCount"] == 100
 
 
@@ -158,4 +174,4 @@ def test_without_a_test_case_nothing_is_mocked(mock_config) -> None:
 
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert task_failures(result) == []
-    assert result.output["sequenceNumber"] != MOCKED_SEQUENCE
+    assert the_record(result)["sequenceNumber"] != MOCKED_SEQUENCE

@@ -92,7 +92,9 @@ def test_a_country_upstream_does_not_know_fails_naming_the_field(pipeline) -> No
 
     assert (result.status, result.error) == ("FAILED", "InvalidInputError")
     assert "Field 'country': 'zz'" in result.cause
-    assert result.states_entered()[-3:] == ["FetchSubscriptionData", "NotifyFailure", "ExecutionFailed"]
+    entered = result.states_entered()
+    assert entered[-3:] == ["RecordCountriesNotWritten", "NotifyFailure", "ExecutionFailed"]
+    assert "CreateStream" not in entered
     assert pipeline.requests("streaming-availability") == 1
     assert stream not in stream_names(pipeline.emulation)
     (notification,) = pipeline.notifications.for_execution(result.execution_arn)

@@ -51,22 +51,55 @@ def test_the_default_run_completes_both_workflows_with_their_summary() -> None:
 
     assert completed.returncode == 0, completed.stdout + completed.stderr
     output = completed.stdout
-    # Progress while running: states with their durations, the Glue step announced.
-    assert re.search(r"^ +\d+\.\d\ds FetchStockData +Task +\d+", output, flags=re.MULTILINE)
+    # Progress while running: states with their durations, each iteration's by its item, the Glue step.
+    watchlist = json.loads((REPO / "events/execution_etl_watchlist.json").read_text())["symbols"]
+    countries = json.loads((REPO / "events/execution_streaming_countries.json").read_text())["countries"]
+    assert (len(watchlist), len(countries)) == (5, 3)
+    for symbol in watchlist:
+        assert re.search(rf"^ +\d+\.\d\ds FetchStockData \[{symbol}\] +Task +\d+", output, flags=re.MULTILINE)
     assert "running the Glue script on local Spark" in output
     summary = summary_of(output)
     assert field(summary, "path") == ["etl", "streaming"]
-    assert [int(n) for n in field(summary, "states entered")] == [11, 15]
-    assert re.search(
-        r"^ +100 rows in \d+ Parquet files? \(rows counted with DuckDB\)$", summary, re.MULTILINE
-    )
-    assert re.search(r"^ +symbol=MSFT/trade_date=2023-10-27: 100 rows$", summary, re.MULTILINE)
-    counts = r"^ +rows read 100, valid 100, written 100 \(new 100, updated 0, unchanged 0\)$"
+    assert re.search(r"^ +500 rows in 5 Parquet files \(rows counted with DuckDB\)$", summary, re.MULTILINE)
+    for symbol in watchlist:
+        line = rf"\s{symbol}: 100 bars, raw [0-9.]+ KiB; written 100 \(new 100, updated 0\), quarantined 0$"
+        assert re.search(line, summary, re.MULTILINE), symbol
+        assert re.search(rf"^ +symbol={symbol}/trade_date=2023-10-27: 100 rows$", summary, re.MULTILINE)
+    counts = r"^ +rows read 500, valid 500, written 500 \(new 500, updated 0, unchanged 0\)$"
     assert re.search(counts, summary, re.MULTILINE)
-    assert re.search(r"^ +shard id shardId-000000000000, sequence number \d+$", summary, re.MULTILINE)
+    for country in countries:
+        assert re.search(
+            rf"^ +{country}: shard id shardId-000000000000, sequence number \d+$", summary, re.MULTILINE
+        )
     assert re.search(r"^ +United Arab Emirates: 4 services \(", summary, re.MULTILINE)
-    assert "Subject: Subscription data for ae written to Kinesis" in summary
+    assert re.search(r"^ +United Kingdom: 4 services \(", summary, re.MULTILINE)
+    assert "Subject: Subscription data written to Kinesis: 3 of 3 countries" in summary
     assert "received by an SQS queue subscribed to the topic" in summary
+    assert output.rstrip().endswith("2 of 2 executions succeeded.")
+
+
+@pytest.mark.spark
+def test_parallel_inputs_start_at_once_and_queue_for_slow_glue_runs(tmp_path) -> None:
+    inputs = []
+    for number, symbol in enumerate(("PARA", "PARB"), start=1):
+        path = tmp_path / f"watchlist{number}.json"
+        path.write_text(json.dumps({"workflow": "etl", "symbols": ["MSFT", symbol]}))
+        inputs += ["--input", str(path)]
+    completed = offline("run", "--parallel", "--fault", "glue=slow:3", *inputs)
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    output = completed.stdout
+    assert "2 executions started at once; each line is marked with its number" in output
+    # Both ran side by side: each one's progress lines begin before the other's end.
+    lines = output.splitlines()
+    first = [i for i, line in enumerate(lines) if line.startswith("[1]")]
+    second = [i for i, line in enumerate(lines) if line.startswith("[2]")]
+    assert min(second) < max(first) and min(first) < max(second)
+    # One Glue run at a time: whichever came second was refused and retried until the first had ended.
+    assert "Glue.ConcurrentRunsExceededException" in output
+    summary = summary_of(output)
+    assert re.search(r"\sPARA: 100 bars", summary)
+    assert re.search(r"\sPARB: 100 bars", summary)
     assert output.rstrip().endswith("2 of 2 executions succeeded.")
 
 
@@ -89,7 +122,10 @@ def test_a_fault_that_fails_the_workflow_exits_non_zero_naming_the_error() -> No
     assert summary.splitlines()[1].endswith(": FAILED")
     assert field(summary, "failed at") == ["FetchStockData"]
     assert field(summary, "error") == ["UpstreamAuthError"]
-    assert field(summary, "cause")[0].startswith("alpha-vantage refused the RapidAPI key (HTTP 401")
+    assert field(summary, "cause")[0].startswith(
+        'Nothing was fetched; every item failed: ["MSFT"]. First, MSFT: UpstreamAuthError:'
+        " alpha-vantage refused the RapidAPI key (HTTP 401"
+    )
     assert "Subject: Data pipeline execution failed: UpstreamAuthError" in summary
     assert field(summary, "path") == ["etl"]  # read from the function it invoked: no output on failure
     assert field(summary, "S3") == ["nothing written (the execution failed before writing to S3)"]
@@ -120,8 +156,9 @@ def test_a_transient_fault_is_retried_and_shown() -> None:
     )
 
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert completed.stdout.count("! FetchSubscriptionData failed: UpstreamUnavailableError") == 2
-    assert re.search(r"FetchSubscriptionData +Task +\S+ \S+ +retried 2x$", completed.stdout, re.MULTILINE)
+    assert completed.stdout.count("! FetchSubscriptionData [ae] failed: UpstreamUnavailableError") == 2
+    retried = r"FetchSubscriptionData \[ae\] +Task +\S+ \S+ +retried 2x$"
+    assert re.search(retried, completed.stdout, re.MULTILINE)
     summary = summary_of(completed.stdout)
     assert field(summary, "retries") == ["FetchSubscriptionData 2x after UpstreamUnavailableError (2 times)"]
 
@@ -198,10 +235,10 @@ def test_a_bad_parameter_override_is_refused_by_the_deployer() -> None:
         "-e",
         "events/fetch_stock_data.json",
         "--parameter-overrides",
-        "StockSymbol=not-a-symbol!",
+        "StockSymbols=not-a-symbol!",
     )
     assert completed.returncode == 2
-    assert "parameter StockSymbol='not-a-symbol!' does not match" in completed.stderr
+    assert "parameter StockSymbols='not-a-symbol!' does not match" in completed.stderr
 
 
 # ---------------------------------------------------------------- pieces, in process
@@ -230,6 +267,11 @@ def test_faults_parse_into_scripted_answers(text, count, status, delay) -> None:
         "alpha-vantage=200",
         "streaming-availability=limit",
         "alpha-vantage=429x0",
+        "glue=slow",
+        "glue=slow:",
+        "glue=slow:-1",
+        "glue=slow:ten",
+        "glue=slow:3601",
     ],
 )
 def test_bad_faults_are_refused(text) -> None:
@@ -237,10 +279,21 @@ def test_bad_faults_are_refused(text) -> None:
         parse_fault(text)
 
 
+@pytest.mark.parametrize(("text", "seconds"), [("glue=slow:20", 20.0), ("glue=slow:2.5", 2.5)])
+def test_a_slow_glue_fault_sets_every_runs_least_length(text, seconds) -> None:
+    fault = parse_fault(text)
+    assert (fault.api, fault.responses, fault.glue_faults, fault.glue_minimum_seconds) == (
+        None,
+        (),
+        (),
+        seconds,
+    )
+
+
 def test_parameter_overrides_take_sam_style_pairs() -> None:
-    assert parse_parameters(["StockSymbol=AAPL CountryCode=us", "NotificationEmail="]) == {
-        "StockSymbol": "AAPL",
-        "CountryCode": "us",
+    assert parse_parameters(["StockSymbols=AAPL,MSFT CountryCodes=us", "NotificationEmail="]) == {
+        "StockSymbols": "AAPL,MSFT",
+        "CountryCodes": "us",
         "NotificationEmail": "",
     }
 

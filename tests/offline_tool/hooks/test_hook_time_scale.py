@@ -1,4 +1,5 @@
-"""Hook time-scale: Wait and Retry delays scaled, `.sync` polling at the configured interval. That a scaled
+"""Hook time-scale: Wait and Retry delays scaled, `.sync` polling at the configured interval, timestamp
+waits until their UTC second (timestamp._get_wait_seconds). That a scaled
 delay racing a real-time Glue run keeps its scale-1 outcome is guarded end to end by
 tests/workflows/test_etl_workflow.py (two overlapping ETL executions)."""
 
@@ -50,3 +51,34 @@ def test_sync_tasks_poll_at_the_configured_interval(emulation) -> None:
         == state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK
     )
     assert moto_hooks.settings.sync_poll_seconds == emulation.sync_poll_seconds
+
+
+def test_a_timestamp_wait_lasts_until_the_utc_instant_in_any_host_time_zone(
+    emulation, create_state_machine, monkeypatch
+) -> None:
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    # moto measured the wait against the host's local time; a host seven hours ahead of UTC shows it.
+    monkeypatch.setenv("TZ", "Asia/Bangkok")
+    time.tzset()
+    try:
+        until = (datetime.now(UTC) + timedelta(seconds=31)).replace(microsecond=0)
+        # AWS reads a timestamp to the second: the milliseconds given are dropped, not waited for.
+        machine = {
+            "StartAt": "Wait",
+            "States": {"Wait": {"Type": "Wait", "TimestampPath": "$.until", "End": True}},
+        }
+        moto_hooks.clear_recorded_delays()
+        started = datetime.now(UTC)
+        result = emulation.run_execution(
+            create_state_machine(machine), {"until": until.strftime("%Y-%m-%dT%H:%M:%S") + ".999Z"}
+        )
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert result.status == "SUCCEEDED"
+    (wait,) = [d for d in moto_hooks.recorded_delays() if d.kind == "wait"]
+    # Until the second named, to the millisecond: not whole seconds, not the local clock's hours.
+    assert (until - started).total_seconds() - 1 < wait.requested_seconds <= (until - started).total_seconds()
+    assert wait.requested_seconds != int(wait.requested_seconds)
