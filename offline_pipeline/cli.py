@@ -70,8 +70,10 @@ _HTTP_200_BODIES = {
 }
 
 FAULT_HELP = f"""\
-faults (--fault API=WHAT[xN], repeatable):
+faults (--fault API[:ITEM]=WHAT[xN], repeatable):
   API    alpha-vantage (ETL fetch) or streaming-availability (streaming fetch)
+  ITEM   only the calls for this symbol or country code (alpha-vantage:AAPL=401): one item of a
+         watchlist fails, the others are fetched
   WHAT   an HTTP status, 400-599: 401, 403 and 429 carry RapidAPI's reference bodies
            (UpstreamAuthError, UpstreamRateLimitError), 5xx gives UpstreamUnavailableError
          limit          HTTP 200 with Alpha Vantage's daily-quota "Information" body
@@ -144,10 +146,17 @@ class Fault:
     text: str
     glue_faults: tuple[str, ...] = ()
     glue_minimum_seconds: float | None = None  # glue=slow:SECONDS
+    target: str | None = None  # API:SYMBOL=... or API:COUNTRY=...: only that item's calls
 
 
 def parse_fault(text: str) -> Fault:
     api, sep, what = text.partition("=")
+    api, item, target = api.partition(":")
+    if item and (api not in APIS or not re.fullmatch(r"[A-Za-z0-9.-]{1,10}", target)):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: API:TARGET=WHAT takes a symbol (alpha-vantage) or country code"
+            " (streaming-availability) as TARGET"
+        )
     if not sep or api not in (*APIS, GLUE):
         raise argparse.ArgumentTypeError(
             f"{text!r}: expected API=WHAT[xN] with API one of {', '.join((*APIS, GLUE))}"
@@ -170,7 +179,7 @@ def parse_fault(text: str) -> Fault:
             raise argparse.ArgumentTypeError(f"{text!r}: a Glue fault is {' or '.join(GLUE_FAULTS)}")
         return Fault(None, (), text, (kind,) * repeat)
     checked = cast(Api, api)
-    return Fault(checked, (_scripted_response(checked, kind, text),) * repeat, text)
+    return Fault(checked, (_scripted_response(checked, kind, text),) * repeat, text, target=target or None)
 
 
 def _scripted_response(api: Api, kind: str, text: str) -> ScriptedResponse:
@@ -304,7 +313,7 @@ def _common_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         type=parse_fault,
         default=[],
-        metavar="API=WHAT[xN]",
+        metavar="API[:ITEM]=WHAT[xN]",
         help="script a RapidAPI stand-in answer (see below)",
     )
 
@@ -357,7 +366,7 @@ def offline_stack(
             elif fault.api is None:
                 pipeline.emulation.require_glue_runner().script_faults(*fault.glue_faults)
             else:
-                pipeline.standin.script(fault.api, *fault.responses)
+                pipeline.standin.script(fault.api, *fault.responses, target=fault.target)
             say(f"  fault scripted: {fault.text}")
         yield pipeline
 

@@ -114,3 +114,107 @@ def test_a_task_result_over_the_limit_is_caught_by_states_all(
         "The state/task 'lambda' returned a result with a size exceeding the maximum number of bytes"
         " service limit."
     )
+
+
+# ---------------------------------------------------------------- inline Map, as the watchlists use it
+
+
+def _events(history: list[dict], details: bool = True) -> list[dict]:
+    """Each event's type and details as the recorded excerpt keeps them (ids, timestamps and the
+    truncation flags dropped; JSON text parsed, as the snapshot tool parses it)."""
+    kept = []
+    for event in history:
+        item: dict = {"type": event["type"]}
+        for key, value in event.items():
+            if key.endswith("EventDetails") and details:
+                value = {
+                    k: v for k, v in value.items() if k not in ("inputDetails", "outputDetails", "roleArn")
+                }
+                for field in ("input", "output", "cause"):
+                    if isinstance(value.get(field), str) and value[field].startswith("{"):
+                        value[field] = json.loads(value[field])
+                item[key] = value
+        kept.append(item)
+    return kept
+
+
+def test_a_failing_map_iteration_is_caught_on_the_map_as_recorded(emulation, create_state_machine) -> None:
+    recorded = excerpt("map_state", "map_state_catch")["recorded"]
+    iteration = {
+        "ProcessorConfig": {"Mode": "INLINE"},
+        "StartAt": "HandleItemFail",
+        "States": {
+            "HandleItemFail": {"Type": "Fail", "Error": "HandleItemFailError", "Cause": "HandleItemFailCause"}
+        },
+    }
+    machine = {
+        "StartAt": "StartState",
+        "States": {
+            "StartState": {"Type": "Pass", "Result": [1], "ResultPath": "$.arr", "Next": "MapState"},
+            "MapState": {
+                "Type": "Map",
+                "InputPath": "$.arr",
+                "ResultPath": None,
+                "MaxConcurrency": 1,
+                "ItemProcessor": iteration,
+                "Catch": [{"ErrorEquals": ["HandleItemFailError"], "Next": "FinalCaught"}],
+                "Next": "Final",
+            },
+            "FinalCaught": {"Type": "Pass", "End": True},
+            "Final": {"Type": "Pass", "End": True},
+        },
+    }
+    result = emulation.run_execution(create_state_machine(machine), {})
+    offline = _events(result.history)
+    assert [e["type"] for e in offline] == [e["type"] for e in recorded]
+    # Only the role's ARN differs (the snapshot replaced it); every detail else is AWS's.
+    recorded[0]["executionStartedEventDetails"].pop("roleArn", None)
+    assert offline == recorded
+
+
+def test_an_item_selector_builds_each_iteration_input_in_order_as_recorded(
+    emulation, create_state_machine
+) -> None:
+    recorded = excerpt("map_state", "map_state_item_selector")["recorded"]
+    shipped = [
+        {"prod": "R31", "dest-code": 9511, "quantity": 1344},
+        {"prod": "S39", "dest-code": 9511, "quantity": 40},
+        {"prod": "R31", "dest-code": 9833, "quantity": 12},
+        {"prod": "R40", "dest-code": 9860, "quantity": 887},
+        {"prod": "R40", "dest-code": 9511, "quantity": 1220},
+    ]
+    machine = {
+        "StartAt": "StartState",
+        "States": {
+            "StartState": {
+                "Type": "Pass",
+                "Result": {"detail": {"delivery-partner": "UQS", "shipped": shipped}},
+                "Next": "MapState",
+            },
+            "MapState": {
+                "Type": "Map",
+                "InputPath": "$.detail",
+                "ItemsPath": "$.shipped",
+                "ResultPath": "$.detail.shipped_output",
+                "MaxConcurrency": 1,
+                "ItemSelector": {
+                    "original_input.$": "$",
+                    "iteration_input_value.$": "$$.Map.Item.Value",
+                    "iteration_index.$": "$$.Map.Item.Index",
+                    "from_input_constant.$": "$.delivery-partner",
+                    "constant_value": "HelloWorld",
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "HandleItem",
+                    "States": {"HandleItem": {"Type": "Pass", "End": True}},
+                },
+                "Next": "Final",
+            },
+            "Final": {"Type": "Pass", "End": True},
+        },
+    }
+    result = emulation.run_execution(create_state_machine(machine), {})
+    offline = _events(result.history)
+    recorded[0]["executionStartedEventDetails"].pop("roleArn", None)
+    assert offline == recorded

@@ -518,3 +518,39 @@ def test_the_filter_check_finds_an_unguarded_filter(definition, breakage):
         iteration["RecordStockDataNotFetched"]["Parameters"]["outcome"] = "skipped"
     with pytest.raises(AssertionError):
         test_every_filter_is_entered_only_after_a_choice_has_seen_it_match(broken, json.dumps(broken))
+
+
+def test_the_notification_lists_sixty_countries_within_snss_message_size(definition):
+    """The largest message the definition can publish on success: 60 countries (the input's maximum),
+    one written with the longest ids Kinesis gives and 59 failed with 600-character causes (the functions'
+    messages are shorter), the longest stream name and execution ARN. SNS takes 256 KiB."""
+    from execution_input.rules import MAX_COUNTRIES_PER_EXECUTION
+
+    publish = all_states(definition)["PublishRecordNotification"]["Parameters"]
+    template, *arguments = intrinsic_arguments(publish["Message.$"], "Format")
+    written = [
+        {
+            "country": "ae",
+            "outcome": "written",
+            "serviceCount": 999,
+            "shardId": "shardId-000000000000",
+            "sequenceNumber": "9" * 129,  # botocore: 0|([1-9]\d{0,128})
+        }
+    ]
+    failed = [{"country": "zz", "outcome": "failed", "error": "E" * 80, "cause": "c" * 600}] * (
+        MAX_COUNTRIES_PER_EXECUTION - 1
+    )
+    values = {
+        "$.request.streamName": "s" * 128,
+        "States.ArrayLength($.records.written)": "1",
+        "States.ArrayLength($.request.countries)": str(MAX_COUNTRIES_PER_EXECUTION),
+        "States.JsonToString($.records.written)": json.dumps(written, separators=(",", ":")),
+        "States.JsonToString($.fetchFailures.failed)": json.dumps(failed, separators=(",", ":")),
+        "$$.Execution.Id": "arn:aws:states:us-east-1:123456789012:execution:" + "m" * 80 + ":" + "n" * 80,
+    }
+    assert set(arguments) == set(values)
+    message = literal(template)
+    for argument in arguments:
+        message = message.replace("{}", values[argument], 1)
+    assert "{}" not in message
+    assert len(message.encode()) < 256 * 1024 / 4  # a quarter of SNS's limit: no pointer needed

@@ -279,6 +279,25 @@ def test_bad_faults_are_refused(text) -> None:
         parse_fault(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "api", "target"),
+    [
+        ("alpha-vantage:AAPL=401", "alpha-vantage", "AAPL"),
+        ("streaming-availability:gb=500x2", "streaming-availability", "gb"),
+    ],
+)
+def test_a_fault_for_one_item_scripts_only_that_items_calls(text, api, target) -> None:
+    fault = parse_fault(text)
+    assert (fault.api, fault.target) == (api, target)
+    assert parse_fault(text.replace(f":{target}", "")).target is None
+
+
+@pytest.mark.parametrize("text", ["glue:x=fail", "alpha-vantage:=401", "alpha-vantage:MS/FT=401"])
+def test_a_bad_item_fault_is_refused(text) -> None:
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_fault(text)
+
+
 @pytest.mark.parametrize(("text", "seconds"), [("glue=slow:20", 20.0), ("glue=slow:2.5", 2.5)])
 def test_a_slow_glue_fault_sets_every_runs_least_length(text, seconds) -> None:
     fault = parse_fault(text)
