@@ -155,25 +155,38 @@ def configure(spark: SparkSession) -> None:
     conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
 
 
-def list_json_files(spark: SparkSession, pattern: str) -> list[str]:
-    """The JSON files matching a Hadoop glob, sorted; none when nothing matches (or the folder is absent)."""
+# A run curates at most this many pending objects, the oldest first: a backlog left by many failed runs
+# drains over several runs instead of making each one too long for the job's timeout.
+PENDING_OBJECTS_PER_RUN = 2000
+
+
+def list_json_files(spark: SparkSession, pattern: str, oldest: int | None = None) -> list[str]:
+    """The JSON files matching a Hadoop glob, sorted (only the `oldest` ones when given); none when
+    nothing matches or the folder is absent."""
     jvm = spark.sparkContext._jvm
     path = jvm.org.apache.hadoop.fs.Path(pattern)
     statuses = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).globStatus(path) or []
     # Spark skips files named like hidden ones: neither read them nor count (or delete) them as read.
-    return sorted(
-        str(status.getPath())
+    files = [
+        (status.getModificationTime(), str(status.getPath()))
         for status in statuses
         if status.isFile() and not status.getPath().getName().startswith(("_", "."))
-    )
+    ]
+    if oldest is not None:
+        files = sorted(files)[:oldest]
+    return sorted(name for _, name in files)
 
 
-def delete_files(spark: SparkSession, files: list[str]) -> None:
+def delete_files(spark: SparkSession, files: list[str]) -> list[str]:
+    """Deletes the files; returns those still there (a later run curates them again, to the same rows)."""
     jvm = spark.sparkContext._jvm
     hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
+    left = []
     for name in files:
         path = jvm.org.apache.hadoop.fs.Path(name)
-        path.getFileSystem(hadoop_conf).delete(path, False)
+        if not path.getFileSystem(hadoop_conf).delete(path, False):
+            left.append(name)
+    return left
 
 
 def read_raw_documents(spark: SparkSession, raw_paths: list[str]) -> DataFrame:
@@ -392,7 +405,9 @@ def run(spark: SparkSession, arguments: JobArguments) -> dict[str, Any]:
     own = list_json_files(spark, f"{arguments.raw_path.rstrip('/')}/*.json")
     if not own:
         raise ValueError(f"--raw_path {arguments.raw_path} holds no raw object")
-    pending = list_json_files(spark, f"{arguments.pending_path.rstrip('/')}/execution=*/*.json")
+    pending = list_json_files(
+        spark, f"{arguments.pending_path.rstrip('/')}/execution=*/*.json", oldest=PENDING_OBJECTS_PER_RUN
+    )
     raw_paths = own + pending
     curated_path = arguments.curated_path.rstrip("/")
 
@@ -444,7 +459,7 @@ def run(spark: SparkSession, arguments: JobArguments) -> dict[str, Any]:
         for symbol, figures in sorted(by_symbol.items())
     }
     # Only now that the dataset holds them: a run that fails leaves them for the next.
-    delete_files(spark, pending)
+    summary["pendingRawObjectsNotDeleted"] = len(delete_files(spark, pending))
     finished = datetime.now(UTC)
     summary["startedAt"] = started.isoformat(timespec="seconds")
     summary["finishedAt"] = finished.isoformat(timespec="seconds")

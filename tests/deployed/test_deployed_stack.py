@@ -5,7 +5,7 @@ shared/reference/aws_recorded do (the README lists them as unverified): Kinesis 
 the throttling error names of SNS and Kinesis calls, a JSON number past a double's range reaching the
 input check, the ListBuckets result's size per bucket, the alarm publishing through the key policy's
 source conditions, a JSONPath filter matching one element giving a list, and a Wait whose timestamp has
-passed going on at once."""
+passed going on at once, and the name of Glue's refusal of a second concurrent run."""
 
 import json
 import time
@@ -233,3 +233,29 @@ def test_the_alarm_can_publish_to_the_encrypted_topic(aws, stack_outputs):
             return
         time.sleep(5)
     pytest.fail("the alarm recorded no action within 2 minutes")
+
+
+def test_two_etl_executions_at_once_both_succeed_the_second_waiting_its_turn(aws, stack_outputs):
+    # Settles the name Step Functions gives Glue's refusal (Glue.ConcurrentRunsExceededException).
+    sfn = aws["stepfunctions"]
+    arns = [
+        sfn.start_execution(stateMachineArn=stack_outputs["StateMachineArn"], input='{"workflow": "etl"}')[
+            "executionArn"
+        ]
+        for _ in range(2)
+    ]
+    deadline = time.monotonic() + 2 * GLUE_PATIENCE_SECONDS
+    described = []
+    for arn in arns:
+        while (status := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(10)
+        described.append(status)
+    assert [d["status"] for d in described] == ["SUCCEEDED", "SUCCEEDED"]
+    errors = {
+        e["taskFailedEventDetails"]["error"]
+        for arn in arns
+        for e in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        if e["type"] == "TaskFailed"
+    }
+    assert errors <= {"Glue.ConcurrentRunsExceededException"}

@@ -1,10 +1,12 @@
 """What a run reads (its own raw folder, and what failed runs left pending) and its per-symbol figures."""
 
+import os
 from collections import Counter
 from datetime import datetime
 
 import pytest
 
+import stock_data_etl
 from tests.glue.conftest import raw_document
 
 pytestmark = pytest.mark.spark
@@ -180,6 +182,30 @@ def test_pending_objects_of_several_failed_runs_are_all_curated(lake):
     assert summary["pendingRawObjectsCurated"] == 2
     assert summary["bySymbol"]["MSFT"]["newRows"] == 2
     assert lake.pending_files() == []
+
+
+def test_a_backlog_of_pending_objects_drains_oldest_first_over_several_runs(lake, monkeypatch):
+    monkeypatch.setattr(stock_data_etl, "PENDING_OBJECTS_PER_RUN", 2)
+    kept = []
+    for number, minute in enumerate(("10:00", "10:01", "10:02"), start=1):
+        path = lake.put_pending(
+            f"failed-{number}",
+            raw_document(
+                "MSFT", {f"2023-10-27 {minute}:00": BAR}, "2023-10-27T14:05:00Z", fetch_id=f"failed-{number}"
+            ),
+        )
+        os.utime(path, (1_700_000_000 - number * 60,) * 2)  # the later the run, the older its copy
+        kept.append(path)
+    first = lake.run("next-1", raw_document("AAPL", {"2023-10-27 10:00:00": BAR}, "2023-10-27T14:06:00Z"))
+    assert (first["pendingRawObjectsCurated"], first["pendingRawObjectsNotDeleted"]) == (2, 0)
+    assert lake.pending_files() == [kept[0]]  # the newest copy waits for the next run
+    second = lake.run("next-2", raw_document("AAPL", {"2023-10-27 10:01:00": BAR}, "2023-10-27T14:07:00Z"))
+    assert second["pendingRawObjectsCurated"] == 1 and lake.pending_files() == []
+    assert sorted(row["fetch_id"] for row in lake.rows() if row["symbol"] == "MSFT") == [
+        "failed-1",
+        "failed-2",
+        "failed-3",
+    ]
 
 
 @pytest.mark.parametrize("failure", ["a malformed own object", "the curated write fails"])

@@ -218,7 +218,8 @@ GRANTS: dict[Grant, Reason] = {
             (
                 "--curated_path",
                 'list_json_files(spark, f"{arguments.raw_path',
-                'list_json_files(spark, f"{arguments.pending_path',
+                'spark, f"{arguments.pending_path',
+                "oldest=PENDING_OBJECTS_PER_RUN",
             ),
             "Spark lists the curated partitions it reads and overwrites, and the quarantine folder it "
             "replaces; list_json_files globs the execution's raw folder (the input may name the stack's "

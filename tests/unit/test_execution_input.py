@@ -289,7 +289,7 @@ def test_a_watchlist_is_normalised_deduplicated_in_order_and_paced_at_the_plans_
 @pytest.mark.parametrize("rate", [1, 5, 7, 60, 75, 600])
 def test_no_sixty_seconds_hold_more_slots_than_the_rate_and_slots_are_whole_seconds(rate):
     bounds = StackBounds(**{**BOUNDS.__dict__, "requests_per_minute": str(rate)})
-    count = min(500, rate * 30 + 1)  # as many as 30 minutes of slots hold
+    count = min(MAX_SYMBOLS_PER_EXECUTION, rate * 30 + 1)  # as many as 30 minutes of slots hold
     symbols = [f"S{i}" for i in range(count)]
     started = NOW + timedelta(milliseconds=700)  # a Wait state truncates a timestamp's milliseconds
     request = validate_execution_input({"workflow": "etl", "symbols": symbols}, bounds, started)
@@ -333,7 +333,8 @@ def test_a_list_beyond_the_per_execution_maximum_is_refused_counting_distinct_it
     symbols = [f"S{i}" for i in range(MAX_SYMBOLS_PER_EXECUTION)]
     bounds = StackBounds(**{**BOUNDS.__dict__, "requests_per_minute": "6000"})
     assert (
-        len(validate_execution_input({"workflow": "etl", "symbols": [*symbols, "S0"]}, bounds).symbols) == 500
+        len(validate_execution_input({"workflow": "etl", "symbols": [*symbols, "S0"]}, bounds).symbols)
+        == MAX_SYMBOLS_PER_EXECUTION
     )
     cause = rejected({"workflow": "etl", "symbols": [*symbols, "ONE.MORE"]}, bounds)
     assert (
@@ -341,6 +342,15 @@ def test_a_list_beyond_the_per_execution_maximum_is_refused_counting_distinct_it
     )
     countries = [f"{a}{b}" for a in "abcdefgh" for b in "abcdefgh"][: MAX_COUNTRIES_PER_EXECUTION + 1]
     assert "at most 60 per execution" in rejected({"workflow": "streaming", "countries": countries}, bounds)
+
+
+def test_a_default_list_breaking_the_inputs_rules_is_refused_naming_its_parameter():
+    too_many = ",".join(f"S{i}" for i in range(MAX_SYMBOLS_PER_EXECUTION + 1))
+    bounds = StackBounds(**{**BOUNDS.__dict__, "default_symbols": too_many, "requests_per_minute": "6000"})
+    cause = rejected({"workflow": "etl"}, bounds)
+    assert cause.startswith("Template parameter StockSymbols (the default list): names 201 distinct items")
+    # An input's own list is not the default's: it runs.
+    assert validate_execution_input({"workflow": "etl", "symbol": "MSFT"}, bounds).symbols == ["MSFT"]
 
 
 def test_a_watchlist_the_rate_cannot_fetch_in_time_is_refused_naming_the_parameter():

@@ -18,6 +18,7 @@ from emulation_helpers import (
     kinesis_record,
     object_versions,
     state_output,
+    task_failures,
     unique,
 )
 from pipeline_helpers import Pipeline, observed_pipeline
@@ -284,9 +285,12 @@ def test_eight_overlapping_executions_with_long_glue_runs_all_succeed_with_the_u
     results = [emulation.wait_for_execution(arn, timeout=1200) for arn in arns]
 
     assert [r.status for r in results] == ["SUCCEEDED"] * 8, [(r.error, r.cause) for r in results]
-    for result in results:
-        (job_run,) = job_runs_of(stack, result.name)
-        assert job_run["ExecutionTime"] >= 20 or job_run["CompletedOn"] > job_run["StartedOn"]
+    # One run each, every one at least 20 s, never two at once: the later ones were refused and waited.
+    runs = sorted((job_runs_of(stack, r.name)[0] for r in results), key=lambda run: run["StartedOn"])
+    assert all((run["CompletedOn"] - run["StartedOn"]).total_seconds() >= 20 for run in runs)
+    assert all(later["StartedOn"] >= earlier["CompletedOn"] for earlier, later in pairwise(runs))
+    refused = [e for r in results for state, e in task_failures(r) if state == "RunStockDataGlueJob"]
+    assert set(refused) == {"Glue.ConcurrentRunsExceededException"} and len(refused) >= 7
     curated = rows_by_symbol(stack, [shared, *own], tmp_path)
     # The union: each execution's own symbol once, the shared one once per minute, no row lost.
     assert [len(curated[s]) for s in own] == [100] * 8

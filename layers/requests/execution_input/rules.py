@@ -132,10 +132,12 @@ def normalise_country(value: str) -> str:
     return COUNTRY.checked(_ascii_as_given(value, COUNTRY).lower())
 
 
-# How many items one execution fetches at most. Inline Map: every iteration's events count against the
-# execution's 25,000 history events (about 18 per symbol, 30 with retries), and every iteration's result
-# against the Map's 256 KiB output; Streaming Availability covers 60 countries.
-MAX_SYMBOLS_PER_EXECUTION = 500
+# How many items one execution fetches at most. Inline Map: every iteration's result stays in the
+# execution's state, at most 256 KiB, and a failed item's record (its error and the function's message, up
+# to about 500 bytes) is held twice while the failures are counted: 200 of them take about 230 KiB with
+# the rest of the state. Every iteration's events count against the execution's 25,000 (about 44 a symbol
+# at worst, retries and the pending copies included). Streaming Availability covers 60 countries.
+MAX_SYMBOLS_PER_EXECUTION = 200
 MAX_COUNTRIES_PER_EXECUTION = 60
 
 

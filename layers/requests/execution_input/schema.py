@@ -227,8 +227,15 @@ def _timestamp(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _list_from_parameter(value: str, normalise: Callable[[str], str]) -> list[str]:
-    return list(dict.fromkeys(normalise(item.strip()) for item in value.split(",") if item.strip()))
+def _list_from_parameter(
+    value: str, normalise: Callable[[str], str], most: int, parameter: str, problems: list[str]
+) -> list[str]:
+    """The stack's default list, under the input's own rules: a problem names the template parameter."""
+    try:
+        return _watchlist([item.strip() for item in value.split(",") if item.strip()], normalise, most)
+    except ValueError as error:
+        problems.append(f"Template parameter {parameter} (the default list): {error}")
+        return []
 
 
 def math_random_bound(value: float) -> int:
@@ -326,8 +333,14 @@ def validate_execution_input(raw: Any, bounds: StackBounds, now: datetime | None
     if isinstance(countries, str):
         problems.append(countries)
         countries = []
-    symbols = symbols or _list_from_parameter(bounds.default_symbols, normalise_symbol)
-    countries = countries or _list_from_parameter(bounds.default_countries, normalise_country)
+    if not symbols:
+        symbols = _list_from_parameter(
+            bounds.default_symbols, normalise_symbol, MAX_SYMBOLS_PER_EXECUTION, "StockSymbols", problems
+        )
+    if not countries:
+        countries = _list_from_parameter(
+            bounds.default_countries, normalise_country, MAX_COUNTRIES_PER_EXECUTION, "CountryCodes", problems
+        )
     rate = int(bounds.requests_per_minute)
     start = now or datetime.now(UTC)
     # Only the workflow that runs fetches; a random draw may run either.
