@@ -13,68 +13,51 @@ all and per symbol.
     python -m bench.bench_watchlist_cost --quick         # 1, 10
     python -m bench.bench_watchlist_cost --sizes 1 50
 
-Prices: us-east-1 list prices as the README's cost section gives them (Step Functions Standard $0.025
-per 1,000 transitions; Lambda $0.20 per million requests and $0.0000166667 per GB-second on x86; Glue
-Flex $0.29 per DPU-hour, per second with a 1-minute minimum; S3 PUT $0.005 per 1,000). Offline figures:
-a Lambda invocation's duration is the local subprocess's and the Glue run's the local Spark's, so the
-GB-seconds and DPU-seconds beyond the Glue minimum are estimates; the counts are the definition's own.
-Prints figures, asserts nothing.
+Prices and counting are offline_aws/cost.py's, the estimate the offline run's summary shows (us-east-1
+list prices, dated there). Offline figures: a Lambda invocation's duration is the local subprocess's and
+the Glue run's the local Spark's, so the GB-seconds and DPU-seconds beyond the Glue minimum are
+estimates; the counts are the definition's own. Prints figures, asserts nothing.
 """
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 for path in (REPO, REPO / "layers" / "requests"):  # the repository, and the layer's execution_input
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from bench.bench_workflows import DOLLARS_PER_TRANSITION, figures_of, timestamp  # noqa: E402
 from execution_input.rules import MAX_SYMBOLS_PER_EXECUTION  # noqa: E402
+from offline_aws.cost import CostEstimate, emulated_prices_of, estimate  # noqa: E402
 from offline_aws.emulation import ExecutionResult  # noqa: E402
 from offline_pipeline.stack import OfflinePipeline, offline_pipeline  # noqa: E402
 
 DEFAULT_SIZES = (1, 10, 100, 200, 500)
 QUICK_SIZES = (1, 10)
-DOLLARS_PER_LAMBDA_REQUEST = 0.20 / 1_000_000
-DOLLARS_PER_GB_SECOND = 0.0000166667
-DOLLARS_PER_DPU_HOUR_FLEX = 0.29
-DOLLARS_PER_S3_PUT = 0.005 / 1000
-GLUE_DPU = 2  # G.1X, 2 workers (template.yaml)
-GLUE_MINIMUM_SECONDS = 60
-# template.yaml: Globals MemorySize, and ValidateExecutionInputFunction's own.
-FUNCTION_MEMORY_MB = {"validate": 128, "fetch": 256}
 STATE_LIMIT_BYTES = 256 * 1024
 HISTORY_EVENT_LIMIT = 25_000
 
 
 @dataclass
-class Costs:
+class Watchlist:
     symbols: int
-    executions: int
-    transitions: int
-    lambda_invocations: int
-    lambda_gb_seconds: float
-    glue_runs: int
-    glue_dpu_seconds: float
-    s3_puts: int
-    history_events: int
+    executions: list[CostEstimate]
+    history_events: int  # the most in one execution
     largest_state_bytes: int
+
+    def sum(self, figure: str) -> float:
+        return sum(getattr(cost, figure) for cost in self.executions)
 
     @property
     def dollars(self) -> dict[str, float]:
-        return {
-            "Step Functions": self.transitions * DOLLARS_PER_TRANSITION,
-            "Lambda": self.lambda_invocations * DOLLARS_PER_LAMBDA_REQUEST
-            + self.lambda_gb_seconds * DOLLARS_PER_GB_SECOND,
-            "Glue": self.glue_dpu_seconds / 3600 * DOLLARS_PER_DPU_HOUR_FLEX,
-            "S3": self.s3_puts * DOLLARS_PER_S3_PUT,
-        }
+        totals: dict[str, float] = {}
+        for cost in self.executions:
+            for service, dollars in cost.dollars.items():
+                totals[service] = totals.get(service, 0.0) + dollars
+        return totals
 
     @property
     def total(self) -> float:
@@ -88,29 +71,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def lambda_calls(result: ExecutionResult, validate_arn: str) -> list[tuple[str, float]]:
-    """(which function, seconds) of every Lambda invocation the execution made, retries included."""
-    calls: list[tuple[str, float]] = []
-    scheduled: dict[int, tuple[str, Any]] = {}
-    for event in result.history:
-        details = event.get("taskScheduledEventDetails")
-        if details and details.get("resourceType") == "lambda":
-            function = json.loads(details["parameters"]).get("FunctionName", "")
-            scheduled[int(event["id"])] = ("validate" if function == validate_arn else "fetch", event)
-    by_id = {int(event["id"]): event for event in result.history}
-    for event in result.history:
-        if event["type"] not in ("TaskSucceeded", "TaskFailed", "TaskTimedOut"):
-            continue
-        # The task's events chain back to its TaskScheduled (through TaskStarted).
-        previous = by_id.get(int(event.get("previousEventId") or 0))
-        if previous is not None and previous["type"] == "TaskStarted":
-            previous = by_id.get(int(previous.get("previousEventId") or 0))
-        if previous is not None and int(previous["id"]) in scheduled:
-            kind, started = scheduled[int(previous["id"])]
-            calls.append((kind, (timestamp(event) - timestamp(started)).total_seconds()))
-    return calls
-
-
 def largest_state(result: ExecutionResult) -> int:
     sizes = [0]
     for event in result.history:
@@ -122,77 +82,40 @@ def largest_state(result: ExecutionResult) -> int:
     return max(sizes)
 
 
-def measure(pipeline: OfflinePipeline, size: int) -> Costs:
+def measure(pipeline: OfflinePipeline, size: int) -> Watchlist:
     symbols = [f"B{size}X{index}"[:10] for index in range(size)]
-    parts = [
-        measure_execution(pipeline, symbols[start : start + MAX_SYMBOLS_PER_EXECUTION])
-        for start in range(0, size, MAX_SYMBOLS_PER_EXECUTION)
-    ]
-    return Costs(
-        symbols=size,
-        executions=len(parts),
-        transitions=sum(p.transitions for p in parts),
-        lambda_invocations=sum(p.lambda_invocations for p in parts),
-        lambda_gb_seconds=sum(p.lambda_gb_seconds for p in parts),
-        glue_runs=sum(p.glue_runs for p in parts),
-        glue_dpu_seconds=sum(p.glue_dpu_seconds for p in parts),
-        s3_puts=sum(p.s3_puts for p in parts),
-        history_events=max(p.history_events for p in parts),
-        largest_state_bytes=max(p.largest_state_bytes for p in parts),
-    )
+    prices = emulated_prices_of(pipeline.emulation.client)
+    costs, events, largest = [], 0, 0
+    for start in range(0, size, MAX_SYMBOLS_PER_EXECUTION):
+        part = symbols[start : start + MAX_SYMBOLS_PER_EXECUTION]
+        result = pipeline.run({"workflow": "etl", "symbols": part}, timeout=3600)
+        if result.status != "SUCCEEDED":
+            raise SystemExit(f"{len(part)} symbols: {result.status} {result.error}: {result.cause}")
+        costs.append(estimate(result.history, **prices))
+        events, largest = max(events, len(result.history)), max(largest, largest_state(result))
+    return Watchlist(size, costs, events, largest)
 
 
-def measure_execution(pipeline: OfflinePipeline, symbols: list[str]) -> Costs:
-    size = len(symbols)
-    result = pipeline.run({"workflow": "etl", "symbols": symbols}, timeout=3600)
-    if result.status != "SUCCEEDED":
-        raise SystemExit(f"{size} symbols: {result.status} {result.error}: {result.cause}")
-    validate_arn = pipeline.function_arns()["ValidateExecutionInputFunction"]
-    calls = lambda_calls(result, validate_arn)
-    gb_seconds = sum(FUNCTION_MEMORY_MB[kind] / 1024 * seconds for kind, seconds in calls)
-    run_seconds = float(result.output["runSummary"]["durationSeconds"])
-    figures = figures_of(result)
-    puts = len([call for call in pipeline_calls(result) if call == "putObject"])
-    return Costs(
-        symbols=size,
-        executions=1,
-        transitions=figures.transitions,
-        lambda_invocations=len(calls),
-        lambda_gb_seconds=gb_seconds,
-        glue_runs=1,
-        glue_dpu_seconds=GLUE_DPU * max(GLUE_MINIMUM_SECONDS, run_seconds),
-        s3_puts=puts,
-        history_events=len(result.history),
-        largest_state_bytes=largest_state(result),
-    )
-
-
-def pipeline_calls(result: ExecutionResult) -> list[str]:
-    return [
-        event["taskScheduledEventDetails"]["resource"]
-        for event in result.history
-        if event.get("taskScheduledEventDetails", {}).get("resourceType") == "aws-sdk:s3"
-    ]
-
-
-def print_table(rows: list[Costs]) -> None:
+def print_table(rows: list[Watchlist]) -> None:
     print(
         f"{'symbols':>7} {'executions':>10} {'transitions':>11} {'per symbol':>10} {'Lambda':>7}"
-        f" {'GB-s':>7} {'Glue runs':>9}"
-        f" {'DPU-s':>6} {'S3 PUTs':>7} {'events':>7} {'largest state':>13} {'$ total':>9} {'$ / symbol':>10}"
+        f" {'GB-s':>7} {'Glue runs':>9} {'DPU-s':>6} {'S3 requests':>11} {'events':>7}"
+        f" {'largest state':>13} {'$ total':>9} {'$ / symbol':>10}"
     )
     for row in rows:
+        s3 = sum(sum(cost.s3_requests.values()) for cost in row.executions)
+        glue_runs = sum(len(cost.glue_runs) for cost in row.executions)
         print(
-            f"{row.symbols:>7} {row.executions:>10} {row.transitions:>11}"
-            f" {row.transitions / row.symbols:>10.1f}"
-            f" {row.lambda_invocations:>7} {row.lambda_gb_seconds:>7.2f} {row.glue_runs:>9}"
-            f" {row.glue_dpu_seconds:>6.0f} {row.s3_puts:>7} {row.history_events:>7}"
-            f" {row.largest_state_bytes / 1024:>10.0f} KiB {row.total:>9.4f} {row.total / row.symbols:>10.5f}"
+            f"{row.symbols:>7} {len(row.executions):>10} {row.sum('transitions'):>11.0f}"
+            f" {row.sum('transitions') / row.symbols:>10.1f} {row.sum('lambda_requests'):>7.0f}"
+            f" {row.sum('lambda_gb_seconds'):>7.2f} {glue_runs:>9} {row.sum('glue_dpu_seconds'):>6.0f}"
+            f" {s3:>11} {row.history_events:>7} {row.largest_state_bytes / 1024:>10.0f} KiB"
+            f" {row.total:>9.4f} {row.total / row.symbols:>10.5f}"
         )
     print()
     print("cost per watchlist by service ($, all its executions):")
     for row in rows:
-        parts = ", ".join(f"{name} {dollars:.5f}" for name, dollars in row.dollars.items())
+        parts = ", ".join(f"{name} {dollars:.5f}" for name, dollars in row.dollars.items() if dollars)
         print(f"  {row.symbols:>4} symbols: {parts}")
     first = rows[0]
     print()
@@ -202,9 +125,8 @@ def print_table(rows: list[Costs]) -> None:
         print(f"  {row.symbols:>4} symbols: {ratio:.3f}x")
     print(
         f"limits (per execution): history events at most {max(r.history_events for r in rows)}"
-        f" of {HISTORY_EVENT_LIMIT};"
-        f" largest state {max(r.largest_state_bytes for r in rows) / 1024:.0f} KiB of"
-        f" {STATE_LIMIT_BYTES // 1024} KiB"
+        f" of {HISTORY_EVENT_LIMIT}; largest state {max(r.largest_state_bytes for r in rows) / 1024:.0f} KiB"
+        f" of {STATE_LIMIT_BYTES // 1024} KiB"
     )
 
 
@@ -216,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     overrides = {"RapidApiRequestsPerMinute": "6000"}
     with offline_pipeline(parameter_overrides=overrides, time_scale=0.001) as pipeline:
         for size in sizes:
-            print(f"running an ETL execution for {size} symbol(s) ...", flush=True)
+            print(f"running an ETL watchlist of {size} symbol(s) ...", flush=True)
             rows.append(measure(pipeline, size))
     print()
     print_table(rows)

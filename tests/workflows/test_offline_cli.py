@@ -74,6 +74,13 @@ def test_the_default_run_completes_both_workflows_with_their_summary() -> None:
     assert re.search(r"^ +United Arab Emirates: 4 services \(", summary, re.MULTILINE)
     assert re.search(r"^ +United Kingdom: 4 services \(", summary, re.MULTILINE)
     assert "Subject: Subscription data written to Kinesis: 3 of 3 countries" in summary
+    # Each execution's estimated AWS cost: the ETL one with its Glue run at the one-minute minimum.
+    estimates = re.findall(
+        r"^  AWS cost +\$(\d+\.\d{4}), an estimate at us-east-1 list prices of", summary, re.M
+    )
+    assert len(estimates) == 2 and float(estimates[0]) > float(estimates[1]) > 0
+    assert "Glue 1 run(s), 120 DPU-s (Flex, at least 60 s each)" in summary
+    assert re.search(r"^ +Kinesis 3 PUT payload units", summary, re.MULTILINE)
     assert "received by an SQS queue subscribed to the topic" in summary
     assert output.rstrip().endswith("2 of 2 executions succeeded.")
 
