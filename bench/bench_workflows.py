@@ -45,6 +45,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from offline_aws.clients import DUMMY_CREDENTIALS  # noqa: E402
+from offline_aws.cost import DOLLARS_PER_TRANSITION  # noqa: E402
 from offline_aws.deployer import DeployedStack  # noqa: E402
 from offline_aws.emulation import Emulation, ExecutionResult, time_scale_from_env  # noqa: E402
 from offline_aws.lambda_runner import base_handler_environment, trace_header  # noqa: E402
@@ -53,8 +54,6 @@ from offline_pipeline.report import HistoryTracker  # noqa: E402
 from offline_pipeline.stack import offline_pipeline  # noqa: E402
 
 WORKFLOWS = ("etl", "streaming")
-# Step Functions Standard: $0.025 per 1,000 state transitions.
-DOLLARS_PER_TRANSITION = 0.025 / 1000
 # Fetch function logical ID -> its ready-made event.
 FUNCTIONS = {
     "FetchStockDataFunction": "events/fetch_stock_data.json",
