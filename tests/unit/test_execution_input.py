@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 import stock_data_etl
-from execution_input import InvalidInputError, StackBounds, math_random_bound, validate_execution_input
+from execution_input import (
+    InvalidInputError,
+    InvalidStackParameterError,
+    StackBounds,
+    math_random_bound,
+    validate_execution_input,
+)
 from execution_input.rules import (
     BUCKET_NAME,
     EMAIL,
@@ -344,13 +350,21 @@ def test_a_list_beyond_the_per_execution_maximum_is_refused_counting_distinct_it
     assert "at most 60 per execution" in rejected({"workflow": "streaming", "countries": countries}, bounds)
 
 
-def test_a_default_list_breaking_the_inputs_rules_is_refused_naming_its_parameter():
+def test_a_default_list_breaking_the_inputs_rules_fails_as_the_stacks_own_error_naming_its_parameter():
     too_many = ",".join(f"S{i}" for i in range(MAX_SYMBOLS_PER_EXECUTION + 1))
     bounds = StackBounds(**{**BOUNDS.__dict__, "default_symbols": too_many, "requests_per_minute": "6000"})
-    cause = rejected({"workflow": "etl"}, bounds)
-    assert cause.startswith("Template parameter StockSymbols (the default list): names 201 distinct items")
-    # An input's own list is not the default's: it runs.
+    # Not InvalidInputError: the input is fine, the stack is not, and the failure path notifies.
+    with pytest.raises(InvalidStackParameterError) as error:
+        validate_execution_input({"workflow": "etl"}, bounds)
+    assert str(error.value).startswith(
+        "Template parameter StockSymbols (the default list): names 201 distinct items"
+    )
+    assert not isinstance(error.value, InvalidInputError)
+    # An input's own list is not the default's, and the other workflow does not use it: both run.
     assert validate_execution_input({"workflow": "etl", "symbol": "MSFT"}, bounds).symbols == ["MSFT"]
+    assert validate_execution_input({"workflow": "streaming"}, bounds).countries == ["ae"]
+    # An input problem is named first, as the input's.
+    assert "Field 'email'" in rejected({"workflow": "etl", "email": "x"}, bounds)
 
 
 def test_a_watchlist_the_rate_cannot_fetch_in_time_is_refused_naming_the_parameter():

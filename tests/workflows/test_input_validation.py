@@ -158,3 +158,23 @@ def test_the_original_input_runs_unchanged_within_the_default_bounds(default_sta
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert result.output["streamName"] == original["streamName"]
     assert result.output["topicArn"] == pipeline.topic_arn_for(original["topicName"])
+
+
+def test_a_default_watchlist_breaking_the_rules_fails_by_name_and_is_notified(emulation, rapidapi_standin):
+    too_many = ",".join(f"S{i}" for i in range(201))
+    stack = observed_pipeline(
+        emulation,
+        rapidapi_standin,
+        prefix="bad-defaults",
+        overrides={"StockSymbols": too_many, "RapidApiRequestsPerMinute": "6000"},
+    )
+    before = resource_names(emulation)
+    result = stack.run({"workflow": "etl"})
+
+    assert (result.status, result.error) == ("FAILED", "InvalidStackParameterError"), result.cause
+    assert "Template parameter StockSymbols (the default list): names 201 distinct items" in result.cause
+    assert result.states_entered() == ["ValidateExecutionInput", "NotifyFailure", "ExecutionFailed"]
+    (notification,) = stack.notifications.for_execution(result.execution_arn)
+    assert notification.subject == "Data pipeline execution failed: InvalidStackParameterError"
+    assert resource_names(emulation) == before
+    assert stack.requests("alpha-vantage") == 0

@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from execution_input.errors import InvalidInputError
+from execution_input.errors import InvalidInputError, InvalidStackParameterError
 from execution_input.rules import NameRule, normalise_country, normalise_symbol
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ExecutionRequest",
     "InvalidInputError",
+    "InvalidStackParameterError",
     "NameRule",
     "StackBounds",
     "math_random_bound",

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from execution_input.errors import InvalidInputError
+from execution_input.errors import InvalidInputError, InvalidStackParameterError
 from execution_input.rules import (
     ANY_NAME,
     BUCKET_NAME,
@@ -333,14 +333,30 @@ def validate_execution_input(raw: Any, bounds: StackBounds, now: datetime | None
     if isinstance(countries, str):
         problems.append(countries)
         countries = []
+    # A default list that breaks the rules fails the executions of its workflow (a random draw may run
+    # either), not the other's.
+    symbol_defaults: list[str] = []
+    country_defaults: list[str] = []
     if not symbols:
         symbols = _list_from_parameter(
-            bounds.default_symbols, normalise_symbol, MAX_SYMBOLS_PER_EXECUTION, "StockSymbols", problems
+            bounds.default_symbols,
+            normalise_symbol,
+            MAX_SYMBOLS_PER_EXECUTION,
+            "StockSymbols",
+            symbol_defaults,
         )
     if not countries:
         countries = _list_from_parameter(
-            bounds.default_countries, normalise_country, MAX_COUNTRIES_PER_EXECUTION, "CountryCodes", problems
+            bounds.default_countries,
+            normalise_country,
+            MAX_COUNTRIES_PER_EXECUTION,
+            "CountryCodes",
+            country_defaults,
         )
+    stack_problems = [
+        *(symbol_defaults if given.workflow in (None, "etl") else []),
+        *(country_defaults if given.workflow in (None, "streaming") else []),
+    ]
     rate = int(bounds.requests_per_minute)
     start = now or datetime.now(UTC)
     # Only the workflow that runs fetches; a random draw may run either.
@@ -400,4 +416,9 @@ def validate_execution_input(raw: Any, bounds: StackBounds, now: datetime | None
         )
     if problems:
         raise InvalidInputError("; ".join(problems) + ".")
+    if stack_problems:
+        raise InvalidStackParameterError(
+            "; ".join(stack_problems) + "; update the stack (sam deploy --parameter-overrides) or name the"
+            " list in the input."
+        )
     return request
