@@ -31,7 +31,7 @@ for path in (REPO, REPO / "layers" / "requests"):  # the repository, and the lay
         sys.path.insert(0, str(path))
 
 from execution_input.rules import MAX_SYMBOLS_PER_EXECUTION  # noqa: E402
-from offline_aws.cost import CostEstimate, emulated_prices_of, estimate  # noqa: E402
+from offline_aws.cost import CostEstimate, billing_facts, estimate  # noqa: E402
 from offline_aws.emulation import ExecutionResult  # noqa: E402
 from offline_pipeline.stack import OfflinePipeline, offline_pipeline  # noqa: E402
 
@@ -84,7 +84,7 @@ def largest_state(result: ExecutionResult) -> int:
 
 def measure(pipeline: OfflinePipeline, size: int) -> Watchlist:
     symbols = [f"B{size}X{index}"[:10] for index in range(size)]
-    prices = emulated_prices_of(pipeline.emulation.client)
+    prices = billing_facts(pipeline.emulation.client)
     costs, events, largest = [], 0, 0
     for start in range(0, size, MAX_SYMBOLS_PER_EXECUTION):
         part = symbols[start : start + MAX_SYMBOLS_PER_EXECUTION]

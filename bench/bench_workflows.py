@@ -36,7 +36,6 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +44,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from offline_aws.clients import DUMMY_CREDENTIALS  # noqa: E402
-from offline_aws.cost import DOLLARS_PER_TRANSITION  # noqa: E402
+from offline_aws.cost import DOLLARS_PER_TRANSITION, event_time  # noqa: E402
 from offline_aws.deployer import DeployedStack  # noqa: E402
 from offline_aws.emulation import Emulation, ExecutionResult, time_scale_from_env  # noqa: E402
 from offline_aws.lambda_runner import base_handler_environment, trace_header  # noqa: E402
@@ -82,11 +81,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 # ------------------------------------------------------------------ executions
 
 
-def timestamp(event: dict[str, Any]) -> datetime:
-    value = event["timestamp"]
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
-
-
 @dataclass
 class RunFigures:
     states_entered: int
@@ -112,7 +106,7 @@ def figures_of(result: ExecutionResult) -> RunFigures:
     # Every task attempt after the first in its state is a retry.
     retries = sum(record.retries for record in tracker.states)
     history = result.history
-    wall = (timestamp(history[-1]) - timestamp(history[0])).total_seconds()
+    wall = (event_time(history[-1]) - event_time(history[0])).total_seconds()
     summary = (result.output or {}).get("runSummary") or {}
     glue = tracker.task_of("glue")
     return RunFigures(

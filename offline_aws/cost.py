@@ -110,9 +110,10 @@ class CostEstimate:
 DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0, "Z.2X": 2.0}
 
 
-def emulated_prices_of(emulation_client: Callable[[str], Any]) -> dict[str, Any]:
-    """`lambda_memory_mb` and `glue_run` for `estimate`, read through the AWS API (emulated or real)."""
-    lambda_client, glue = emulation_client("lambda"), emulation_client("glue")
+def billing_facts(client: Callable[[str], Any]) -> dict[str, Any]:
+    """`lambda_memory_mb` and `glue_run` for `estimate`, read through the AWS API (emulated or real) with
+    the clients `client(service)` gives."""
+    lambda_client, glue = client("lambda"), client("glue")
     memory: dict[str, int] = {}
 
     def lambda_memory_mb(function: str) -> int:
@@ -137,7 +138,8 @@ def emulated_prices_of(emulation_client: Callable[[str], Any]) -> dict[str, Any]
     return {"lambda_memory_mb": lambda_memory_mb, "glue_run": glue_run}
 
 
-def _timestamp(event: Mapping[str, Any]) -> datetime:
+def event_time(event: Mapping[str, Any]) -> datetime:
+    """A history event's timestamp: a datetime from boto3, ISO text from a JSON dump of the history."""
     value = event["timestamp"]
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
@@ -188,7 +190,7 @@ def estimate(
         resource_type, resource = details.get("resourceType"), details.get("resource", "")
         if resource_type == "lambda":
             function = str((_json(details.get("parameters")) or {}).get("FunctionName", ""))
-            seconds = (_timestamp(event) - _timestamp(start)).total_seconds()
+            seconds = (event_time(event) - event_time(start)).total_seconds()
             billed = math.ceil(max(seconds, 0.001) * 1000) / 1000
             cost.lambda_gb_seconds += lambda_memory_mb(function) / 1024 * billed
         elif (

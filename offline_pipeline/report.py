@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 from botocore.exceptions import ClientError
 
-from offline_aws.cost import emulated_prices_of, estimate
+from offline_aws.cost import billing_facts, estimate
 from offline_aws.emulation import Emulation, ExecutionResult
 from offline_pipeline.stack import OfflinePipeline
 
@@ -413,7 +413,7 @@ def summarize(run: ExecutionRun, observer: SnsObserver | None) -> list[str]:
         _kinesis(emulation, output, block)
     _sns(tracker.published, observer, block)
     try:
-        cost = estimate(result.history, **emulated_prices_of(emulation.client))
+        cost = estimate(result.history, **billing_facts(emulation.client))
         block.add("AWS cost", *cost.lines())
     except ClientError as error:
         block.add("AWS cost", f"not estimated: {error}")

@@ -65,7 +65,7 @@ def billed_execution(emulation, create_state_machine, create_function):
 
 def test_the_estimate_counts_what_each_service_bills(emulation, billed_execution) -> None:
     function, result = billed_execution
-    estimate = cost.estimate(result.history, **cost.emulated_prices_of(emulation.client))
+    estimate = cost.estimate(result.history, **cost.billing_facts(emulation.client))
     # 7 states entered, and the getObject's 2 retries are transitions too.
     assert estimate.transitions == 7 + 2
     assert estimate.lambda_requests == 1

@@ -179,15 +179,15 @@ def _watchlist(items: list[str], normalise: Callable[[str], str], most: int) -> 
     """The items normalised, duplicates removed and order kept; ValueError naming every bad item."""
     if not items:
         raise ValueError("must name at least one item, got an empty list")
-    problems = []
+    problems, normalised = [], []
     for position, item in enumerate(items):
         try:
-            normalise(item)
+            normalised.append(normalise(item))
         except ValueError as error:
             problems.append(f"item {position}: {error}")
     if problems:
         raise ValueError("; ".join(problems))
-    unique = list(dict.fromkeys(normalise(item) for item in items))
+    unique = list(dict.fromkeys(normalised))
     if len(unique) > most:
         raise ValueError(
             f"names {len(unique)} distinct items, at most {most} per execution; split the list over"

@@ -63,6 +63,19 @@ def glue_job(emulation, role_arn):
     return bucket, name
 
 
+def script_bucket(emulation, prefix: str, script: str) -> str:
+    """A new bucket holding `script` as job.py, for a job made with `script_command`."""
+    s3 = emulation.client("s3")
+    bucket = unique(prefix)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="job.py", Body=textwrap.dedent(script).encode())
+    return bucket
+
+
+def script_command(bucket: str) -> dict[str, str]:
+    return {"Name": "glueetl", "ScriptLocation": f"s3://{bucket}/job.py"}
+
+
 def sync_machine(job_name: str) -> dict:
     return {
         "StartAt": "Run",
@@ -206,9 +219,7 @@ SPARK_SCRIPT = """
 @pytest.mark.spark
 def test_a_pyspark_script_runs_on_local_spark(emulation, role_arn, create_state_machine) -> None:
     s3, glue = emulation.client("s3"), emulation.client("glue")
-    bucket = unique("spark-data")
-    s3.create_bucket(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key="job.py", Body=textwrap.dedent(SPARK_SCRIPT).encode())
+    bucket = script_bucket(emulation, "spark-data", SPARK_SCRIPT)
     s3.put_object(
         Bucket=bucket,
         Key="raw/bars.json",
@@ -219,7 +230,7 @@ def test_a_pyspark_script_runs_on_local_spark(emulation, role_arn, create_state_
     glue.create_job(
         Name=job,
         Role=role_arn,
-        Command={"Name": "glueetl", "ScriptLocation": f"s3://{bucket}/job.py"},
+        Command=script_command(bucket),
         DefaultArguments={"--input": f"s3://{bucket}/raw/bars.json", "--output": f"s3://{bucket}/curated/"},
     )
     machine = {
@@ -294,13 +305,9 @@ ISOLATION_SCRIPT = """
 
 def test_warm_spark_runs_share_the_jvm_but_nothing_of_a_previous_run(emulation, role_arn) -> None:
     s3, glue = emulation.client("s3"), emulation.client("glue")
-    bucket = unique("isolation")
-    s3.create_bucket(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key="job.py", Body=textwrap.dedent(ISOLATION_SCRIPT).encode())
+    bucket = script_bucket(emulation, "isolation", ISOLATION_SCRIPT)
     job = unique("isolation-job")
-    glue.create_job(
-        Name=job, Role=role_arn, Command={"Name": "glueetl", "ScriptLocation": f"s3://{bucket}/job.py"}
-    )
+    glue.create_job(Name=job, Role=role_arn, Command=script_command(bucket))
 
     seen = []
     for number in (1, 2):
@@ -370,9 +377,7 @@ READER_SCRIPT = """
 
 def test_a_prefix_is_listed_as_on_s3_and_only_the_objects_a_script_reads_are_fetched(emulation) -> None:
     s3, glue = emulation.client("s3"), emulation.client("glue")
-    bucket = unique("lazy-inputs")
-    s3.create_bucket(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key="job.py", Body=textwrap.dedent(READER_SCRIPT).encode())
+    bucket = script_bucket(emulation, "lazy-inputs", READER_SCRIPT)
     s3.put_object(Bucket=bucket, Key="inputs/wanted.json", Body=b'{"rows": [1, 2]}')
     s3.put_object(Bucket=bucket, Key="inputs/untouched.json", Body=b'{"never": "read"}')
     job = unique("lazy-job")
@@ -380,7 +385,7 @@ def test_a_prefix_is_listed_as_on_s3_and_only_the_objects_a_script_reads_are_fet
         Name=job,
         # The run may not read the object it does not open: fetching it would fail the run.
         Role=role_denied_objects(emulation, [f"arn:aws:s3:::{bucket}/inputs/untouched.json"]),
-        Command={"Name": "glueetl", "ScriptLocation": f"s3://{bucket}/job.py"},
+        Command=script_command(bucket),
         DefaultArguments={"--inputs": f"s3://{bucket}/inputs/"},
     )
 
@@ -434,9 +439,7 @@ def history_objects(emulation, bucket: str) -> dict[str, tuple[str, object]]:
 @pytest.mark.spark
 def test_a_run_reads_and_rewrites_only_the_partitions_it_touches(emulation, role_arn, tmp_path) -> None:
     s3, glue = emulation.client("s3"), emulation.client("glue")
-    bucket = unique("history")
-    s3.create_bucket(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key="job.py", Body=textwrap.dedent(HISTORY_SCRIPT).encode())
+    bucket = script_bucket(emulation, "history", HISTORY_SCRIPT)
     days = [f"d{n:02d}" for n in range(1, 21)]
     s3.put_object(
         Bucket=bucket,
@@ -449,7 +452,7 @@ def test_a_run_reads_and_rewrites_only_the_partitions_it_touches(emulation, role
         Body=b'{"day": "d03", "value": 2}\n{"day": "d21", "value": 2}\n',
     )
     job_arguments = {
-        "Command": {"Name": "glueetl", "ScriptLocation": f"s3://{bucket}/job.py"},
+        "Command": script_command(bucket),
         "DefaultArguments": {"--history": f"s3://{bucket}/history/"},
     }
     seeding_job = unique("seed-history")
@@ -506,15 +509,13 @@ CLEANING_SCRIPT = """
 
 def test_objects_a_run_only_deletes_are_deleted(emulation, role_arn) -> None:
     s3, glue = emulation.client("s3"), emulation.client("glue")
-    bucket = unique("cleaning")
-    s3.create_bucket(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key="job.py", Body=textwrap.dedent(CLEANING_SCRIPT).encode())
+    bucket = script_bucket(emulation, "cleaning", CLEANING_SCRIPT)
     s3.put_object(Bucket=bucket, Key="staging/left/part-0.parquet", Body=b"left by a killed run")
     job = unique("cleaning-job")
     glue.create_job(
         Name=job,
         Role=role_arn,
-        Command={"Name": "glueetl", "ScriptLocation": f"s3://{bucket}/job.py"},
+        Command=script_command(bucket),
         DefaultArguments={"--output": f"s3://{bucket}/staging/"},
     )
     run = finished_run(glue, job, glue.start_job_run(JobName=job)["JobRunId"])
